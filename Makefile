@@ -1,0 +1,91 @@
+# upas for Linux: one non-recursive Makefile; everything it makes goes under build/.
+#   make                  build/upas (static, musl, -Os, stripped)
+#   make CC=clang         the same program against the system libc (dynamic)
+#   make asan             build/asan/{upas,unit}: AddressSanitizer + UBSan
+#   make test             install test deps, build, unit + e2e, then both again under asan
+#   make run              a demo mail system on 127.0.0.1
+#   make install PREFIX=/usr DESTDIR=... MAILROOT=/mail
+
+CC        ?= musl-gcc
+ifeq ($(origin CC),default)
+CC        := musl-gcc
+endif
+MAILROOT  ?= /mail
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+B         ?= build
+TOOL      := $(notdir $(firstword $(CC)))
+O         := $(B)/obj/$(TOOL)
+
+WARN      := -Wall -Wextra -Wno-unused-parameter
+CFLAGS    ?= -Os
+override CFLAGS += -std=c99 -D_GNU_SOURCE $(WARN) -ffunction-sections -fdata-sections \
+             -fno-asynchronous-unwind-tables -fno-unwind-tables \
+             -DMAILROOT='"$(MAILROOT)"' -Icore -Itls -Iapplets -Ibuild/bearssl/src/inc
+ifeq ($(TOOL),musl-gcc)
+LDFLAGS   ?= -static -s
+endif
+LDFLAGS   += -Wl,--gc-sections
+
+BRSRC     := build/bearssl/src
+BRLIB     := $(B)/bearssl/$(TOOL)/libbearssl.a
+SAN       := $(filter -fsanitize=%,$(CFLAGS))
+# BearSSL's deliberate unaligned loads on x86 would trip UBSan
+BRCFLAGS  := -Os -w -ffunction-sections -fdata-sections -I$(BRSRC)/inc -I$(BRSRC)/src \
+             $(SAN) $(if $(SAN),-DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0)
+
+CORE      := $(sort $(wildcard core/*.c tls/*.c))
+APPLETS   := $(sort $(wildcard applets/*.c))
+UNITSRC   := $(sort $(wildcard tests/unit/*.c))
+HDRS      := $(wildcard core/*.h tls/*.h applets/*.h tests/unit/*.h)
+COREOBJ   := $(CORE:%.c=$(O)/%.o)
+APPOBJ    := $(APPLETS:%.c=$(O)/%.o)
+UNITOBJ   := $(UNITSRC:%.c=$(O)/%.o)
+
+all: $(B)/upas $(B)/unit
+
+$(BRSRC)/inc/bearssl.h:
+	@scripts/deps.sh build
+	scripts/bearssl.sh build/bearssl
+
+# BearSSL is compiled with the same compiler as upas, once per compiler.
+$(BRLIB): $(BRSRC)/inc/bearssl.h
+	@mkdir -p $(@D)/o
+	cd $(BRSRC)/src && for f in $$(find . -name '*.c' | sort); do \
+		o=$(CURDIR)/$(@D)/o/$$(echo $$f | tr / _ | sed 's/^\._//; s/\.c$$/.o/'); \
+		[ -f $$o ] || $(CC) $(BRCFLAGS) -I$(CURDIR)/$(BRSRC)/inc -I. -c $$f -o $$o || exit 1; \
+	done
+	rm -f $@ && ar rcs $@ $(@D)/o/*.o
+
+$(O)/%.o: %.c $(HDRS) | $(BRSRC)/inc/bearssl.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/upas: $(APPOBJ) $(COREOBJ) $(BRLIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(APPOBJ) $(COREOBJ) $(BRLIB)
+
+# The unit harness links core and tls, and every applet but main.c (for the registry).
+$(B)/unit: $(UNITOBJ) $(COREOBJ) $(filter-out $(O)/applets/main.o,$(APPOBJ)) $(BRLIB)
+	$(CC) $(CFLAGS) $(filter-out -s,$(LDFLAGS)) -o $@ $^
+
+asan:
+	$(MAKE) B=build/asan CC=gcc LDFLAGS= \
+		CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+		build/asan/upas build/asan/unit
+
+test:
+	scripts/deps.sh test
+	$(MAKE) all
+	$(MAKE) asan
+	tests/run
+
+run: all
+	scripts/demo.sh
+
+install: $(B)/upas
+	scripts/install.sh $(B)/upas "$(DESTDIR)" "$(PREFIX)" "$(MAILROOT)"
+
+clean:
+	rm -rf $(B)/obj $(B)/upas $(B)/unit $(B)/asan
+
+.PHONY: all asan test run install clean

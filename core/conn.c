@@ -1,0 +1,130 @@
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include "core.h"
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready, within the idle timeout and before the deadline. */
+int
+conn_wait(Conn *c, int fd, int events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t t, left;
+	int r;
+
+	for (;;) {
+		t = c->timeout > 0 ? c->timeout : -1;
+		if (c->deadline > 0) {
+			left = c->deadline - now_ms();
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				seterr("deadline passed");
+				return -1;
+			}
+			if (t < 0 || left < t)
+				t = left;
+		}
+		r = poll(&p, 1, (int)t);
+		if (r > 0)
+			return 0;
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			seterr("timed out");
+			return -1;
+		}
+		if (errno != EINTR) {
+			seterr("poll:");
+			return -1;
+		}
+	}
+}
+
+int
+fd_writeall(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static ssize_t
+plain_read(Conn *c, void *p, size_t n)
+{
+	ssize_t r;
+
+	for (;;) {
+		if ((c->timeout > 0 || c->deadline > 0) && conn_wait(c, c->rfd, POLLIN) < 0)
+			return -1;
+		r = read(c->rfd, p, n);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR || errno == EAGAIN)
+			continue;
+		seterr("read:");
+		return -1;
+	}
+}
+
+static int
+plain_write(Conn *c, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((c->timeout > 0 || c->deadline > 0) && conn_wait(c, c->wfd, POLLOUT) < 0)
+			return -1;
+		w = write(c->wfd, s, n);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0) {
+			seterr("write:");
+			return -1;
+		}
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static void
+plain_close(Conn *c)
+{
+	if (c->rfd >= 0)
+		close(c->rfd);
+	if (c->wfd >= 0 && c->wfd != c->rfd)
+		close(c->wfd);
+	c->rfd = c->wfd = -1;
+}
+
+void
+conn_init(Conn *c, int rfd, int wfd)
+{
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->timeout = 0;
+	c->deadline = 0;
+	c->read = plain_read;
+	c->write = plain_write;
+	c->close = plain_close;
+	c->tls = NULL;
+}

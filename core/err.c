@@ -1,0 +1,104 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "core.h"
+
+const char *argv0 = "upas";
+static char errbuf[LIM_ERR];
+
+/* Format into buf; a trailing ':' in fmt asks for the errno text. */
+void
+fmtv(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	int e = errno;
+	size_t l;
+
+	vsnprintf(buf, n, fmt, ap);
+	l = strlen(buf);
+	if (l > 0 && buf[l - 1] == ':')
+		snprintf(buf + l, n - l, " %s", strerror(e));
+}
+
+void
+die(int status, const char *fmt, ...)
+{
+	char buf[LIM_ERR];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmtv(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", argv0, buf);
+	fflush(stdout);
+	_exit(status);
+}
+
+void
+warn(const char *fmt, ...)
+{
+	char buf[LIM_ERR];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmtv(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", argv0, buf);
+}
+
+void
+seterr(const char *fmt, ...)
+{
+	char buf[LIM_ERR];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmtv(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	memcpy(errbuf, buf, sizeof buf);
+}
+
+const char *
+lasterr(void)
+{
+	return errbuf[0] ? errbuf : "unknown error";
+}
+
+/*
+ * One line per event in ROOT/log/<log>, like Plan 9's /sys/log.
+ * Without a writable log directory the line goes to stderr, so nothing is lost
+ * in containers that only collect stderr.
+ */
+void
+logmsg(const char *log, const char *fmt, ...)
+{
+	char path[LIM_PATHNAME], msg[LIM_ERR * 2], line[LIM_ERR * 3];
+	va_list ap;
+	time_t t = time(0);
+	struct tm tm;
+	int fd = -1, n;
+	char *p;
+
+	va_start(ap, fmt);
+	fmtv(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (p = msg; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	gmtime_r(&t, &tm);
+	n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02dZ %s[%d] %s\n",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    argv0, (int)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1, line[n - 1] = '\n';
+	if (upas_path(path, sizeof path, "log", log, NULL) == 0)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 || fd_writeall(fd, line, n) < 0)
+		fd_writeall(2, line, n);
+	if (fd >= 0)
+		close(fd);
+}

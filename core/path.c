@@ -1,0 +1,109 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core.h"
+
+#ifndef MAILROOT
+#define MAILROOT "/mail"
+#endif
+
+const char *
+upas_root(void)
+{
+	const char *r = getenv("UPASROOT");
+
+	return r && r[0] == '/' ? r : MAILROOT;
+}
+
+/*
+ * A name that may become one path component: not empty, not . or ..,
+ * no slash, no control characters, not longer than a file name.
+ */
+int
+name_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL || *s == 0 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (; s[n]; n++)
+		if (s[n] == '/' || (unsigned char)s[n] < ' ' || s[n] == 0x7f)
+			return 0;
+	return n <= 255;
+}
+
+/* ROOT/c1/c2/...: each component must pass name_ok. */
+int
+upas_path(char *buf, size_t n, ...)
+{
+	const char *root = upas_root(), *c;
+	size_t l = strlen(root), k;
+	va_list ap;
+
+	if (l >= n) {
+		seterr("path too long");
+		return -1;
+	}
+	memcpy(buf, root, l + 1);
+	va_start(ap, n);
+	while ((c = va_arg(ap, const char *)) != NULL) {
+		if (!name_ok(c)) {
+			va_end(ap);
+			seterr("bad name in path");
+			return -1;
+		}
+		k = strlen(c);
+		if (l + 1 + k >= n) {
+			va_end(ap);
+			seterr("path too long");
+			return -1;
+		}
+		if (l == 0 || buf[l - 1] != '/')
+			buf[l++] = '/';
+		memcpy(buf + l, c, k + 1);
+		l += k;
+	}
+	va_end(ap);
+	return 0;
+}
+
+/* The whole of a regular file, NUL-terminated, at most max bytes. */
+char *
+readfile(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		seterr("%s:", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		seterr("%s: %s", path, S_ISREG(st.st_mode) ? "too large" : "not a file");
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (n < (size_t)st.st_size && (r = read(fd, buf + n, st.st_size - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr("%s:", path);
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		n += r;
+	}
+	close(fd);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}

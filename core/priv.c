@@ -1,0 +1,98 @@
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core.h"
+
+/* The owner of path itself: a symlink is refused, never followed. */
+int
+priv_owner(const char *path, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		seterr("%s:", path);
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		seterr("%s: is a symbolic link", path);
+		return -1;
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+static int
+number(const char *s, unsigned long *v)
+{
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	*v = strtoul(s, &e, 10);
+	return *e == 0 && errno == 0 && *v < 0xfffffffful;
+}
+
+/*
+ * A user's ids without needing /etc/passwd: "uid" or "uid:gid", a passwd
+ * entry, the owner of the user's mail directory ROOT/box/USER, or nobody.
+ */
+int
+priv_lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	char path[LIM_PATHNAME], *colon, num[32];
+	struct passwd *pw;
+	unsigned long u, g;
+
+	if (strlen(user) < sizeof num && (colon = strchr(strcpy(num, user), ':')) != NULL) {
+		*colon = 0;
+		if (number(num, &u) && number(colon + 1, &g)) {
+			*uid = u;
+			*gid = g;
+			return 0;
+		}
+	} else if (number(user, &u)) {
+		*uid = u;
+		*gid = u;
+		return 0;
+	}
+	if ((pw = getpwnam(user)) != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		return 0;
+	}
+	if (upas_path(path, sizeof path, "box", user, NULL) == 0 && priv_owner(path, uid, gid) == 0)
+		return 0;
+	if (strcmp(user, "nobody") == 0) {
+		*uid = *gid = NOBODY;
+		return 0;
+	}
+	seterr("unknown user %s", user);
+	return -1;
+}
+
+/* Become uid/gid for good; verify root cannot be regained. */
+int
+priv_become(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0) {
+		if (geteuid() == uid)
+			return 0;
+		seterr("cannot become uid %u: not root", (unsigned)uid);
+		return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		seterr("cannot become uid %u:", (unsigned)uid);
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		seterr("could regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,77 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "core.h"
+
+/*
+ * Replace this process with argv. A bare name that is one of our applets runs
+ * from this binary (no exec, no /bin/sh, no /proc needed); any other bare name
+ * is looked up in PATH; a name with a slash is run as given.
+ */
+void
+proc_exec(char **argv)
+{
+	int r;
+
+	if (argv == NULL || argv[0] == NULL)
+		die(EX_SOFTWARE, "exec: empty command");
+	if (strchr(argv[0], '/') == NULL && (r = applet_call(argv)) >= 0) {
+		fflush(stdout);
+		_exit(r);
+	}
+	if (strchr(argv[0], '/') == NULL && getenv("PATH") == NULL)
+		setenv("PATH", "/bin:/usr/bin:/sbin:/usr/sbin", 0);
+	execvp(argv[0], argv);
+	die(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "exec %s:", argv[0]);
+}
+
+/* Start argv with in and out (when >= 0) as its fds 0 and 1, default signals. */
+pid_t
+proc_start(char **argv, int in, int out)
+{
+	sigset_t none;
+	pid_t pid;
+	int s;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		seterr("fork:");
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	for (s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (in >= 0 && in != 0 && dup2(in, 0) < 0)
+		die(EX_OSERR, "dup2:");
+	if (out >= 0 && out != 1 && dup2(out, 1) < 0)
+		die(EX_OSERR, "dup2:");
+	if (in > 1)
+		close(in);
+	if (out > 1 && out != in)
+		close(out);
+	proc_exec(argv);
+}
+
+int
+proc_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			seterr("wait:");
+			return -1;
+		}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}

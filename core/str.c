@@ -1,0 +1,177 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		die(EX_TEMPFAIL, "out of memory");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		die(EX_TEMPFAIL, "out of memory");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+static void
+str_grow(Str *s, size_t more)
+{
+	size_t cap;
+
+	if (s->n + more + 1 <= s->cap)
+		return;
+	if (more > ((size_t)-1) / 4 - s->n)
+		die(EX_TEMPFAIL, "string too large");
+	cap = s->cap ? s->cap : 64;
+	while (cap < s->n + more + 1)
+		cap *= 2;
+	s->p = xrealloc(s->p, cap);
+	s->cap = cap;
+}
+
+void
+str_addn(Str *s, const char *p, size_t n)
+{
+	str_grow(s, n);
+	if (n > 0)
+		memcpy(s->p + s->n, p, n);
+	s->n += n;
+	s->p[s->n] = 0;
+}
+
+void
+str_adds(Str *s, const char *p)
+{
+	str_addn(s, p, strlen(p));
+}
+
+void
+str_addc(Str *s, int c)
+{
+	char ch = c;
+
+	str_addn(s, &ch, 1);
+}
+
+void
+str_fmt(Str *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	str_grow(s, n);
+	va_start(ap, fmt);
+	vsnprintf(s->p + s->n, n + 1, fmt, ap);
+	va_end(ap);
+	s->n += n;
+}
+
+void
+str_reset(Str *s)
+{
+	s->n = 0;
+	if (s->p)
+		s->p[0] = 0;
+}
+
+void
+str_free(Str *s)
+{
+	free(s->p);
+	s->p = NULL;
+	s->n = s->cap = 0;
+}
+
+/* Arenas: chunks of at least 4 KB, freed together. */
+typedef union {
+	long double d;
+	long long l;
+	void *p;
+} Align;
+
+struct Achunk {
+	struct Achunk *next;
+	size_t used, cap;
+	Align data[];
+};
+
+void *
+arena_alloc(Arena *a, size_t n)
+{
+	struct Achunk *c = a->c;
+	size_t al = sizeof(Align), cap;
+	void *p;
+
+	n = (n + al - 1) / al * al;
+	if (n == 0)
+		n = al;
+	if (c == NULL || c->cap - c->used < n) {
+		cap = n > 4096 - sizeof *c ? n : 4096 - sizeof *c;
+		c = xmalloc(sizeof *c + cap);
+		c->used = 0;
+		c->cap = cap;
+		c->next = a->c;
+		a->c = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+char *
+arena_strndup(Arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *
+arena_strdup(Arena *a, const char *s)
+{
+	return arena_strndup(a, s, strlen(s));
+}
+
+void
+arena_free(Arena *a)
+{
+	struct Achunk *c, *next;
+
+	for (c = a->c; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->c = NULL;
+}
