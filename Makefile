@@ -2,6 +2,7 @@
 #   make                  build/upas (static, musl, -Os, stripped)
 #   make CC=clang         the same program against the system libc (dynamic)
 #   make asan             build/asan/{upas,unit}: AddressSanitizer + UBSan
+#   make fuzz             build/fuzz/fuzz-*: libFuzzer targets (clang)
 #   make test             install test deps, build, unit + e2e, then both again under asan
 #   make run              a demo mail system on 127.0.0.1
 #   make install PREFIX=/usr DESTDIR=... MAILROOT=/mail
@@ -73,10 +74,22 @@ asan:
 		CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 		build/asan/upas build/asan/unit
 
+# libFuzzer targets (clang): build/fuzz/fuzz-NAME from tests/fuzz/NAME.c
+FUZZ      := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+fuzz:
+	$(MAKE) B=build/fuzz CC=clang LDFLAGS= \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined' fuzzers
+
+fuzzers: $(FUZZ:%=$(B)/fuzz-%)
+
+$(B)/fuzz-%: $(O)/tests/fuzz/%.o $(COREOBJ) $(filter-out $(O)/applets/main.o,$(APPOBJ)) $(BRLIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^
+
 test:
 	scripts/deps.sh test
 	$(MAKE) all
 	$(MAKE) asan
+	$(MAKE) fuzz
 	tests/run
 
 run: all
@@ -88,4 +101,4 @@ install: $(B)/upas
 clean:
 	rm -rf $(B)/obj $(B)/upas $(B)/unit $(B)/asan
 
-.PHONY: all asan test run install clean
+.PHONY: all asan fuzz fuzzers test run install clean

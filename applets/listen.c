@@ -39,21 +39,6 @@ onsig(int s)
 		stopping = s;
 }
 
-static void
-lg(const char *fmt, ...)
-{
-	char buf[LIM_ERR];
-	va_list ap;
-
-	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (L.log)
-		logmsg(L.log, "%s", buf);
-	else
-		fprintf(stderr, "listen: %s\n", buf);
-}
-
 static int
 count(const char *addr)
 {
@@ -76,7 +61,7 @@ reap(int hang)
 		if (i == L.nkids)
 			continue;
 		if (!L.quiet)
-			lg("%s pid %d %s %d after %.1fs", L.kids[i].addr, (int)pid,
+			logmsg(L.log, "%s pid %d %s %d after %.1fs", L.kids[i].addr, (int)pid,
 			    WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
 			    (now_ms() - L.kids[i].start) / 1000.0);
 		L.kids[i] = L.kids[--L.nkids];
@@ -90,7 +75,7 @@ reap(int hang)
  * directions end or the connection is idle too long. Returns when done.
  */
 static void
-relay(Conn *c, int fd)
+relay(Conn *c, int fd, const char *addr)
 {
 	struct pollfd p[2];
 	char buf[LIM_BIOBUF * 4];
@@ -108,7 +93,7 @@ relay(Conn *c, int fd)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				lg("%s", n == 0 ? "idle timeout" : "poll failed");
+				logmsg(L.log, "%s %s", addr, n == 0 ? "idle timeout" : "poll failed");
 				return;
 			}
 		} else
@@ -172,7 +157,7 @@ serve(int fd, char **argv, const char *addr)
 	conn_init(&c, fd, fd);
 	c.deadline = now_ms() + LIM_HANDSHAKE * 1000;
 	if (tls_server(&c, L.cert) < 0) {
-		lg("%s tls: %s", addr, lasterr());
+		logmsg(L.log, "%s tls: %s", addr, lasterr());
 		_exit(EX_PROTOCOL);
 	}
 	c.deadline = 0;
@@ -182,7 +167,7 @@ serve(int fd, char **argv, const char *addr)
 	if ((pid = proc_start(argv, sp[1], sp[1])) < 0)
 		die(EX_OSERR, "%s", lasterr());
 	close(sp[1]);
-	relay(&c, sp[0]);
+	relay(&c, sp[0], addr);
 	close(sp[0]);
 	c.close(&c);
 	st = proc_wait(pid);
@@ -235,7 +220,7 @@ listen_main(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!L.quiet)
-		lg("listening on %s%s", argv[0], L.cert ? " with tls" : "");
+		logmsg(L.log, "listening on %s%s", argv[0], L.cert ? " with tls" : "");
 
 	while (!stopping) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
@@ -255,12 +240,12 @@ listen_main(int argc, char **argv)
 		snprintf(addr, sizeof addr, "%s", host);
 		reap(0);
 		if (L.nkids >= L.max || count(addr) >= L.peraddr) {
-			lg("%s!%s refused: %s", host, port, L.nkids >= L.max ? "too many connections" : "too many from this address");
+			logmsg(L.log, "%s!%s refused: %s", host, port, L.nkids >= L.max ? "too many connections" : "too many from this address");
 			close(fd);
 			continue;
 		}
 		if ((pid = fork()) < 0) {
-			lg("fork: %s", strerror(errno));
+			logmsg(L.log, "fork: %s", strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -280,13 +265,13 @@ listen_main(int argc, char **argv)
 		snprintf(L.kids[L.nkids].addr, sizeof L.kids[L.nkids].addr, "%s", host);
 		L.nkids++;
 		if (!L.quiet)
-			lg("%s!%s pid %d", host, port, (int)pid);
+			logmsg(L.log, "%s!%s pid %d", host, port, (int)pid);
 	}
 
 	/* shut down: no new connections; ask the children to end, then insist */
 	close(lfd);
 	if (!L.quiet)
-		lg("stopping on signal %d, %d connections open", (int)stopping, L.nkids);
+		logmsg(L.log, "stopping on signal %d, %d connections open", (int)stopping, L.nkids);
 	for (i = 0; i < L.nkids; i++)
 		kill(L.kids[i].pid, SIGTERM);
 	for (i = 0; i < 50 && L.nkids > 0; i++) {

@@ -22,16 +22,23 @@ fmtv(char *buf, size_t n, const char *fmt, va_list ap)
 		snprintf(buf + l, n - l, " %s", strerror(e));
 }
 
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	char buf[LIM_ERR];
+
+	fmtv(buf, sizeof buf, fmt, ap);
+	fprintf(stderr, "%s: %s\n", argv0, buf);
+}
+
 void
 die(int status, const char *fmt, ...)
 {
-	char buf[LIM_ERR];
 	va_list ap;
 
 	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", argv0, buf);
 	fflush(stdout);
 	_exit(status);
 }
@@ -39,13 +46,11 @@ die(int status, const char *fmt, ...)
 void
 warn(const char *fmt, ...)
 {
-	char buf[LIM_ERR];
 	va_list ap;
 
 	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", argv0, buf);
 }
 
 void
@@ -68,8 +73,9 @@ lasterr(void)
 
 /*
  * One line per event in ROOT/log/<log>, like Plan 9's /sys/log.
- * Without a writable log directory the line goes to stderr, so nothing is lost
- * in containers that only collect stderr.
+ * With log NULL the line goes to stderr without a time stamp (s6, runit and
+ * journald add their own); so it does, time-stamped, when the log file cannot
+ * be written, so nothing is lost in containers that only collect stderr.
  */
 void
 logmsg(const char *log, const char *fmt, ...)
@@ -84,6 +90,10 @@ logmsg(const char *log, const char *fmt, ...)
 	va_start(ap, fmt);
 	fmtv(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (log == NULL) {
+		fprintf(stderr, "%s: %s\n", argv0, msg);
+		return;
+	}
 	for (p = msg; *p; p++)
 		if ((unsigned char)*p < ' ')
 			*p = ' ';
