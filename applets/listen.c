@@ -3,7 +3,9 @@
  * with the connection on fds 0 and 1; optionally terminate TLS first, as Plan 9's
  * tlssrv does, so any server gets implicit-TLS (465/993/995) behaviour.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +41,34 @@ onsig(int s)
 		stopping = s;
 }
 
+/* Connections are counted per address, and per /64 for IPv6, where one
+ * client commonly holds the whole prefix. */
+static void
+addrkey(const char *host, char *key, size_t n)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		memset(a + 8, 0, 8);
+		if (inet_ntop(AF_INET6, a, key, n) != NULL)
+			return;
+	}
+	snprintf(key, n, "%s", host);
+}
+
+static int
+number(const char *s, int max)
+{
+	char *e;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &e, 10);
+	if (*s == 0 || *e != 0 || errno != 0 || v <= 0 || v > max)
+		usage();
+	return (int)v;
+}
+
 static int
 count(const char *addr)
 {
@@ -71,49 +101,67 @@ reap(int hang)
 }
 
 /*
- * Carry bytes between the TLS connection and the program's socket until both
- * directions end or the connection is idle too long. Returns when done.
+ * Carry bytes between the TLS connection and the program's socket until the
+ * program is done or the connection is idle too long. The program's side is
+ * non-blocking and input for it waits in one buffer, so a program that writes
+ * much while not reading can never wedge the relay: its output is drained
+ * while its input waits. 0 when the program ended its output, -1 otherwise.
  */
-static void
+static int
 relay(Conn *c, int fd, const char *addr)
 {
 	struct pollfd p[2];
-	char buf[LIM_BIOBUF * 4];
-	int tlsopen = 1, progopen = 1;
+	char in[LIM_BIOBUF * 4], out[LIM_BIOBUF * 4];
+	size_t pend = 0, off = 0;
+	int tlsopen = 1, eofsent = 0, ready;
 	ssize_t n;
 
-	while (progopen) {
-		p[0].fd = tlsopen ? c->rfd : -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		p[0].fd = tlsopen && pend == 0 ? c->rfd : -1;
 		p[0].events = POLLIN;
 		p[1].fd = fd;
-		p[1].events = POLLIN;
+		p[1].events = POLLIN | (pend ? POLLOUT : 0);
 		p[0].revents = p[1].revents = 0;
-		if (!(tlsopen && tls_pending(c))) {
-			n = poll(p, 2, L.idle * 1000);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				logmsg(L.log, "%s %s", addr, n == 0 ? "idle timeout" : "poll failed");
-				return;
-			}
-		} else
+		if (p[0].fd >= 0 && tls_pending(c))
 			p[0].revents = POLLIN;
-		if (p[0].revents) {
-			n = c->read(c, buf, sizeof buf);
-			if (n <= 0) {
-				tlsopen = 0;
-				shutdown(fd, SHUT_WR);
-			} else if (fd_writeall(fd, buf, n) < 0)
-				return;
-		}
-		if (p[1].revents) {
-			n = read(fd, buf, sizeof buf);
-			if (n < 0 && errno == EINTR)
+		else {
+			ready = poll(p, 2, L.idle * 1000);
+			if (ready < 0 && errno == EINTR)
 				continue;
+			if (ready <= 0) {
+				logmsg(L.log, "%s %s", addr, ready == 0 ? "idle timeout" : "poll failed");
+				return -1;
+			}
+		}
+		if (p[0].revents) {
+			n = c->read(c, in, sizeof in);
 			if (n <= 0)
-				progopen = 0;
-			else if (!tlsopen || c->write(c, buf, n) < 0)
-				return;
+				tlsopen = 0;
+			else
+				pend = n, off = 0;
+		}
+		if (pend > 0) {
+			n = write(fd, in + off, pend);
+			if (n > 0)
+				off += n, pend -= n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
+		}
+		if (!tlsopen && pend == 0 && !eofsent) {
+			shutdown(fd, SHUT_WR);
+			eofsent = 1;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(fd, out, sizeof out);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				return 0;
+			if (n > 0 && !tlsopen)
+				return -1;
+			if (n > 0 && c->write(c, out, n) < 0) {
+				logmsg(L.log, "%s client: %s", addr, lasterr());
+				return -1;
+			}
 		}
 	}
 }
@@ -134,12 +182,28 @@ setenvs(int fd)
 	}
 }
 
+/* A program whose connection is gone gets SIGTERM, then 5 s, then SIGKILL. */
+static int
+ending(pid_t pid)
+{
+	int st, i;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	return proc_wait(pid);
+}
+
 /* The child: runs with the connection, never returns. */
 static void
 serve(int fd, char **argv, const char *addr)
 {
 	struct timeval tv = { .tv_sec = L.idle };
-	int sp[2], st;
+	int sp[2], st, abandon;
 	pid_t pid;
 	Conn c;
 
@@ -160,6 +224,9 @@ serve(int fd, char **argv, const char *addr)
 		logmsg(L.log, "%s tls: %s", addr, lasterr());
 		_exit(EX_PROTOCOL);
 	}
+	/* no renegotiation: the key is never needed again, so the program never sees it */
+	tls_freecert(L.cert);
+	L.cert = NULL;
 	c.deadline = 0;
 	c.timeout = L.idle * 1000;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -167,10 +234,13 @@ serve(int fd, char **argv, const char *addr)
 	if ((pid = proc_start(argv, sp[1], sp[1])) < 0)
 		die(EX_OSERR, "%s", lasterr());
 	close(sp[1]);
-	relay(&c, sp[0], addr);
+	abandon = relay(&c, sp[0], addr) < 0;
 	close(sp[0]);
 	c.close(&c);
-	st = proc_wait(pid);
+	if (abandon)
+		st = ending(pid);
+	else
+		st = proc_wait(pid);
 	_exit(st < 0 ? EX_OSERR : st);
 }
 
@@ -179,8 +249,10 @@ listen_main(int argc, char **argv)
 {
 	const char *certfile = NULL, *keyfile = NULL, *user = NULL;
 	struct sigaction sa = { 0 };
-	char host[64], port[16], addr[96];
+	char host[64], port[16], addr[96], key[64];
+	int64_t lastrefusal = 0;
 	int lfd, fd, o, i;
+	Dial dl;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -193,9 +265,9 @@ listen_main(int argc, char **argv)
 		case 'q': L.quiet = 1; break;
 		case 'c': certfile = optarg; break;
 		case 'k': keyfile = optarg; break;
-		case 'n': L.max = atoi(optarg); break;
-		case 'p': L.peraddr = atoi(optarg); break;
-		case 't': L.idle = atoi(optarg); break;
+		case 'n': L.max = number(optarg, 100000); break;
+		case 'p': L.peraddr = number(optarg, 100000); break;
+		case 't': L.idle = number(optarg, 86400); break;
 		case 'u': user = optarg; break;
 		case 'l': L.log = optarg; break;
 		default: usage();
@@ -203,8 +275,12 @@ listen_main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || L.max <= 0 || L.peraddr <= 0 || L.idle <= 0 || (keyfile && !certfile))
+	if (argc < 2 || (keyfile && !certfile))
 		usage();
+	if (dial_parse(argv[0], NULL, &dl) < 0) {
+		warn("%s: %s", argv[0], lasterr());
+		usage();
+	}
 	if ((lfd = announce(argv[0], NULL, 128)) < 0)
 		die(EX_UNAVAILABLE, "announce %s: %s", argv[0], lasterr());
 	if (certfile && (L.cert = tls_loadcert(certfile, keyfile)) == NULL)
@@ -237,10 +313,15 @@ listen_main(int argc, char **argv)
 			close(fd);
 			continue;
 		}
-		snprintf(addr, sizeof addr, "%s", host);
+		addrkey(host, key, sizeof key);
 		reap(0);
-		if (L.nkids >= L.max || count(addr) >= L.peraddr) {
-			logmsg(L.log, "%s!%s refused: %s", host, port, L.nkids >= L.max ? "too many connections" : "too many from this address");
+		if (L.nkids >= L.max || count(key) >= L.peraddr) {
+			/* a flood must not fill the disk with log lines: one a second */
+			if (now_ms() - lastrefusal >= 1000) {
+				logmsg(L.log, "%s!%s refused: %s", host, port,
+				    L.nkids >= L.max ? "too many connections" : "too many from this address");
+				lastrefusal = now_ms();
+			}
 			close(fd);
 			continue;
 		}
@@ -250,6 +331,7 @@ listen_main(int argc, char **argv)
 			continue;
 		}
 		if (pid == 0) {
+			setpgid(0, 0);
 			close(lfd);
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
@@ -259,10 +341,11 @@ listen_main(int argc, char **argv)
 			snprintf(addr, sizeof addr, "%s!%s", host, port);
 			serve(fd, argv + 1, addr);
 		}
+		setpgid(pid, pid);
 		close(fd);
 		L.kids[L.nkids].pid = pid;
 		L.kids[L.nkids].start = now_ms();
-		snprintf(L.kids[L.nkids].addr, sizeof L.kids[L.nkids].addr, "%s", host);
+		snprintf(L.kids[L.nkids].addr, sizeof L.kids[L.nkids].addr, "%s", key);
 		L.nkids++;
 		if (!L.quiet)
 			logmsg(L.log, "%s!%s pid %d", host, port, (int)pid);
@@ -272,14 +355,15 @@ listen_main(int argc, char **argv)
 	close(lfd);
 	if (!L.quiet)
 		logmsg(L.log, "stopping on signal %d, %d connections open", (int)stopping, L.nkids);
+	/* each connection is a process group: the relay and its program */
 	for (i = 0; i < L.nkids; i++)
-		kill(L.kids[i].pid, SIGTERM);
+		kill(-L.kids[i].pid, SIGTERM);
 	for (i = 0; i < 50 && L.nkids > 0; i++) {
 		usleep(100000);
 		reap(0);
 	}
 	for (i = 0; i < L.nkids; i++)
-		kill(L.kids[i].pid, SIGKILL);
+		kill(-L.kids[i].pid, SIGKILL);
 	while (L.nkids > 0)
 		reap(1);
 	return 0;

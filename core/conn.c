@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,23 @@ conn_wait(Conn *c, int fd, int events)
 	}
 }
 
+/*
+ * After EAGAIN: on a non-blocking fd, wait for it; on a blocking one the
+ * socket's own SO_RCVTIMEO/SO_SNDTIMEO (set by listen) has expired: time out.
+ */
+int
+conn_again(Conn *c, int fd, int events)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_NONBLOCK)) {
+		errno = ETIMEDOUT;
+		seterr("timed out");
+		return -1;
+	}
+	return conn_wait(c, fd, events);
+}
+
 int
 fd_writeall(int fd, const void *p, size_t n)
 {
@@ -77,8 +95,13 @@ plain_read(Conn *c, void *p, size_t n)
 		r = read(c->rfd, p, n);
 		if (r >= 0)
 			return r;
-		if (errno == EINTR || errno == EAGAIN)
+		if (errno == EINTR)
 			continue;
+		if (errno == EAGAIN) {
+			if (conn_again(c, c->rfd, POLLIN) < 0)
+				return -1;
+			continue;
+		}
 		seterr("read:");
 		return -1;
 	}
@@ -94,8 +117,13 @@ plain_write(Conn *c, const void *p, size_t n)
 		if ((c->timeout > 0 || c->deadline > 0) && conn_wait(c, c->wfd, POLLOUT) < 0)
 			return -1;
 		w = write(c->wfd, s, n);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EAGAIN) {
+			if (conn_again(c, c->wfd, POLLOUT) < 0)
+				return -1;
+			continue;
+		}
 		if (w <= 0) {
 			seterr("write:");
 			return -1;

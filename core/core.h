@@ -61,6 +61,7 @@ struct Conn {
 };
 void conn_init(Conn *c, int rfd, int wfd);
 int conn_wait(Conn *c, int fd, int events);	/* 0 ready, -1 timeout or error */
+int conn_again(Conn *c, int fd, int events);	/* after EAGAIN */
 int64_t now_ms(void);
 int fd_writeall(int fd, const void *p, size_t n);
 
@@ -125,6 +126,7 @@ int proc_wait(pid_t pid);	/* exit status; 128+signal for a signal */
 int priv_lookup(const char *user, uid_t *uid, gid_t *gid);
 int priv_become(uid_t uid, gid_t gid);
 int priv_owner(const char *path, uid_t *uid, gid_t *gid);
+int priv_box(const char *user, uid_t *uid, gid_t *gid);	/* owner of box/USER, never root */
 enum { NOBODY = 65534 };
 
 #endif

@@ -14,11 +14,11 @@ void
 fmtv(char *buf, size_t n, const char *fmt, va_list ap)
 {
 	int e = errno;
-	size_t l;
+	size_t f = strlen(fmt), l;
 
 	vsnprintf(buf, n, fmt, ap);
 	l = strlen(buf);
-	if (l > 0 && buf[l - 1] == ':')
+	if (f > 0 && fmt[f - 1] == ':' && l + 1 < n)
 		snprintf(buf + l, n - l, " %s", strerror(e));
 }
 

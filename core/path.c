@@ -80,12 +80,18 @@ readfile(const char *path, size_t max, size_t *len)
 	ssize_t r;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		seterr("%s:", path);
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		seterr("%s: %s", path, S_ISREG(st.st_mode) ? "too large" : "not a file");
+	if (fstat(fd, &st) < 0) {
+		seterr("%s:", path);
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		seterr("%s: %s", path, S_ISREG(st.st_mode) ? "too large" : "not a regular file");
 		close(fd);
 		return NULL;
 	}

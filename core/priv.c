@@ -26,6 +26,36 @@ priv_owner(const char *path, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/*
+ * Who delivery for a mail user acts as: the owner of ROOT/box/USER, which
+ * must be a real directory not owned by root, so that no address (say "0" or
+ * "root") can make delivery or pipeto run with root's rights.
+ */
+int
+priv_box(const char *user, uid_t *uid, gid_t *gid)
+{
+	char path[LIM_PATHNAME];
+	struct stat st;
+
+	if (upas_path(path, sizeof path, "box", user, NULL) < 0)
+		return -1;
+	if (lstat(path, &st) < 0) {
+		seterr("%s:", path);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		seterr("%s: not a directory", path);
+		return -1;
+	}
+	if (st.st_uid == 0) {
+		seterr("%s: owned by root; mail is never delivered as root", path);
+		return -1;
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
 static int
 number(const char *s, unsigned long *v)
 {
@@ -39,13 +69,14 @@ number(const char *s, unsigned long *v)
 }
 
 /*
- * A user's ids without needing /etc/passwd: "uid" or "uid:gid", a passwd
- * entry, the owner of the user's mail directory ROOT/box/USER, or nobody.
+ * The ids an operator names (listen -u): "uid" or "uid:gid", a passwd entry,
+ * the owner of the mail directory ROOT/box/USER (not root), or nobody; so no
+ * /etc/passwd is needed. Never feed it an address: use priv_box for that.
  */
 int
 priv_lookup(const char *user, uid_t *uid, gid_t *gid)
 {
-	char path[LIM_PATHNAME], *colon, num[32];
+	char *colon, num[32];
 	struct passwd *pw;
 	unsigned long u, g;
 
@@ -66,7 +97,7 @@ priv_lookup(const char *user, uid_t *uid, gid_t *gid)
 		*gid = pw->pw_gid;
 		return 0;
 	}
-	if (upas_path(path, sizeof path, "box", user, NULL) == 0 && priv_owner(path, uid, gid) == 0)
+	if (priv_box(user, uid, gid) == 0)
 		return 0;
 	if (strcmp(user, "nobody") == 0) {
 		*uid = *gid = NOBODY;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core.h"
@@ -27,6 +28,25 @@ proc_exec(char **argv)
 		setenv("PATH", "/bin:/usr/bin:/sbin:/usr/sbin", 0);
 	execvp(argv[0], argv);
 	die(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "exec %s:", argv[0]);
+}
+
+/*
+ * An applet runs in the forked process without an exec, so close-on-exec never
+ * happens: close everything past stderr, or it would hold sockets (and keep a
+ * connection open after its relay gave up) that were never meant for it.
+ */
+static void
+closefrom3(void)
+{
+	long fd, max;
+
+	if (syscall(SYS_close_range, 3, ~0U, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		close(fd);
 }
 
 /* Start argv with in and out (when >= 0) as its fds 0 and 1, default signals. */
@@ -54,10 +74,7 @@ proc_start(char **argv, int in, int out)
 		die(EX_OSERR, "dup2:");
 	if (out >= 0 && out != 1 && dup2(out, 1) < 0)
 		die(EX_OSERR, "dup2:");
-	if (in > 1)
-		close(in);
-	if (out > 1 && out != in)
-		close(out);
+	closefrom3();
 	proc_exec(argv);
 }
 

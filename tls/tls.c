@@ -197,11 +197,14 @@ broken(Tls *t)
 	return -1;
 }
 
-/* Before a read or write honour the timeouts; after EAGAIN wait in any case. */
+/* Before a read or write honour the timeouts; after EAGAIN wait, or time out
+ * if the socket's own timeout expired (conn_again). */
 static int
 ready(Conn *c, int fd, int events, int again)
 {
-	if (again || c->timeout > 0 || c->deadline > 0)
+	if (again)
+		return conn_again(c, fd, events);
+	if (c->timeout > 0 || c->deadline > 0)
 		return conn_wait(c, fd, events);
 	return 0;
 }
@@ -660,6 +663,10 @@ tls_client(Conn *c, const char *sni, const Tlstrust *tr)
 		n--;
 	if (n > LIM_DOMAIN) {
 		seterr("host name too long");
+		return -1;
+	}
+	if (tr->cafile && n == 0) {
+		seterr("no host name to check the certificate against");
 		return -1;
 	}
 	if (tr->pins && (pins = readfile(tr->pins, LIM_CONFFILE, NULL)) == NULL && errno != ENOENT)

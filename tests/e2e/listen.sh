@@ -16,7 +16,13 @@ like "$out" 'usage: listen ' "bad option prints the usage"
 ln -s "$UPAS" "$T/listen"
 out=$("$T/listen" 2>&1); st=$?
 is "$st" 64 "a link named listen runs listen"
-"$UPAS" listen tcp!127.0.0.1!nosuchservice /bin/true >/dev/null 2>&1; is $? 69 "unknown service exits 69"
+out=$("$UPAS" listen tcp!127.0.0.1!nosuchservice /bin/true 2>&1); is $? 64 "a bad dial string is a usage error"
+like "$out" 'unknown service: nosuchservice' "and says why"
+"$UPAS" listen -t 5x tcp!127.0.0.1!7 /bin/true >/dev/null 2>&1; is $? 64 "a malformed number is a usage error"
+"$UPAS" listen -t 99999999 tcp!127.0.0.1!7 /bin/true >/dev/null 2>&1; is $? 64 "an idle time past a day is refused"
+P=$(freeport); spawn python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); s.listen(); time.sleep(30)"
+waitport $P
+timeout 5 "$UPAS" listen tcp!127.0.0.1!$P /bin/true >/dev/null 2>&1; is $? 69 "a port in use exits 69"
 
 cat >"$T/greet" <<'SH'
 #!/bin/sh
@@ -163,6 +169,37 @@ out=$(curl -sS --max-time 5 --cacert "$T/srvrsa.crt" --resolve localhost:$P:127.
 like "$out" 'GET /after' "tls: after garbage, plaintext, a cut handshake and a stall, a good client is served"
 sleep 0.3
 like "$(cat "$UPASROOT/log/tls.log")" 'tls: ' "tls: a failed handshake is logged"
+
+# --- the program behind TLS gets only fds 0, 1 and 2 (no sockets, no key)
+P=$(freeport)
+spawn "$UPAS" listen -q -c "$T/srvrsa.crt" -k "$T/srvrsa.key" tcp!127.0.0.1!$P /bin/ls /proc/self/fd
+waitport $P
+out=$(timeout 10 openssl s_client -quiet -connect 127.0.0.1:$P </dev/null 2>/dev/null | tr '\n' ' ')
+is "$out" "0 1 2 3 " "tls: the program inherits no descriptor but its own"
+
+# --- a program that floods output while the client floods input and then
+# stalls: the relay neither deadlocks nor outlives the idle time
+P=$(freeport)
+spawn "$UPAS" listen -t 2 -l flood.log -c "$T/srvrsa.crt" -k "$T/srvrsa.key" tcp!127.0.0.1!$P /usr/bin/yes amp
+waitport $P
+python3 - $P <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+s.settimeout(1)
+sent = 0
+try:
+    while sent < 4 << 20:
+        sent += s.send(b"NOOP\r\n" * 1000)
+except Exception:
+    pass
+time.sleep(6)
+PY
+sleep 0.5
+log=$(cat "$UPASROOT/log/flood.log")
+like "$log" 'idle timeout|client: timed out' "flood: the stalled connection is cut after the idle time"
+like "$log" 'pid [0-9]+ exit [0-9]+ after [0-9.]+s' "flood: its processes end"
+check "flood: no process is left behind" sh -c "! pgrep -x yes >/dev/null"
 
 # --- -u: the program runs as another user
 if [ "$(id -u)" = 0 ]; then

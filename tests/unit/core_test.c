@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "unit.h"
 
@@ -112,6 +113,25 @@ TEST(bio_timeout)
 	c.deadline = now_ms() - 1;
 	bio_init(&b, &c);
 	CHECK(bio_line(&b, buf, sizeof buf) == BIO_ERR);
+	c.close(&c);
+	close(sv[1]);
+}
+
+/* listen's plaintext idle timeout: the socket's SO_RCVTIMEO ends a blocking read */
+TEST(bio_sockettimeout)
+{
+	struct timeval tv = { 0, 100000 };
+	int sv[2];
+	Conn c;
+	Bio b;
+	char buf[64];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+	conn_init(&c, sv[0], sv[0]);
+	bio_init(&b, &c);
+	CHECK(bio_line(&b, buf, sizeof buf) == BIO_ERR);
+	CHECKSTR(lasterr(), "timed out");
 	c.close(&c);
 	close(sv[1]);
 }
@@ -324,11 +344,20 @@ TEST(priv_ids)
 	mkdir(dir, 0755);
 	snprintf(dir, sizeof dir, "%s/box/nopasswduser", unit_tmpdir());
 	mkdir(dir, 0700);
-	CHECK(priv_lookup("nopasswduser", &u, &g) == 0 && u == geteuid());
+	if (geteuid() == 0) {
+		/* a box owned by root gives no one root */
+		CHECK(priv_box("nopasswduser", &u, &g) < 0);
+		CHECK(strstr(lasterr(), "owned by root") != NULL);
+		CHECK(chown(dir, 4242, 4343) == 0);
+		CHECK(priv_lookup("nopasswduser", &u, &g) == 0 && u == 4242 && g == 4343);
+	}
+	CHECK(priv_box("nopasswduser", &u, &g) == 0 && u != 0);
 	CHECK(priv_lookup("no-such-user-anywhere", &u, &g) < 0);
 	CHECK(priv_lookup("../etc", &u, &g) < 0);
 	snprintf(dir, sizeof dir, "%s/box/link", unit_tmpdir());
 	CHECK(symlink("/etc", dir) == 0);
 	CHECK(priv_owner(dir, &u, &g) < 0);
+	CHECK(priv_box("link", &u, &g) < 0);
+	CHECK(priv_box("..", &u, &g) < 0);
 	unsetenv("UPASROOT");
 }

@@ -217,7 +217,7 @@ TEST(tls_loadcert)
 	CHECK(tls_loadcert("/nonexistent/cert.pem", NULL) == NULL);
 	CHECK(has(lasterr(), "No such file"));
 	CHECK(tls_loadcert(unit_tmpdir(), NULL) == NULL);
-	CHECK(has(lasterr(), "not a file"));
+	CHECK(has(lasterr(), "not a regular file"));
 	f = tmpfile_with("empty.pem", "");
 	CHECK(tls_loadcert(f, NULL) == NULL);
 	CHECK(has(lasterr(), "no certificate in ") && has(lasterr(), "empty.pem"));
