@@ -47,6 +47,10 @@ char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_strdup(Arena *a, const char *s);
 void arena_free(Arena *a);
 
+/* charset.c: text to UTF-8 (single-byte tables, UTF-16/32), no iconv. */
+void utf8_put(Str *out, unsigned c);
+int charset_toutf8(const char *norm, const char *s, size_t n, Str *out);	/* -1 unknown */
+
 /* conn.c: a connection, plaintext or TLS (tls/ swaps the operations in place).
  * Every wait honours the idle timeout and the absolute deadline. */
 typedef struct Conn Conn;

@@ -29,6 +29,56 @@ enum {
 	LIM_HANDSHAKE = 30,	/* seconds for a TLS handshake */
 	LIM_TLSCLOSE = 2000,	/* ms a close_notify may take to leave */
 	LIM_DIAL = 30,		/* seconds to connect */
+
+	/* messages (core/msg.c) */
+	LIM_MSGLINE = 1 << 20,	/* octets in one line of a message */
+	LIM_MSGHDRS = 1000,	/* header fields in one part */
+	LIM_MSGHDRSIZE = 1 << 20,	/* octets in one part's header block */
+	LIM_MSGDEPTH = 50,	/* MIME parts inside parts */
+	LIM_MSGPARTS = 10000,	/* MIME parts in one message */
+	LIM_MSGPARAMS = 100,	/* parameters in one Content-Type or -Disposition */
+
+	/* queue (core/queue.c, qer, runq) and bounces (core/bounce.c) */
+	LIM_QARGS = LIM_ADDRS + 16,	/* arguments in one control file */
+	LIM_QARG = 1024,	/* octets in one argument */
+	LIM_QCTL = 64 + LIM_QARGS * (3 * LIM_QARG + 3),	/* octets in one control file */
+	LIM_QFILES = 16,	/* extra files (qer -f) per job */
+	LIM_QDATA = 128 << 20,	/* octets of one queued message or extra file */
+	LIM_QJOBS = 100000,	/* jobs one runq scans in one directory */
+	LIM_QORPHAN = 24 * 3600,	/* seconds before runq sweeps files without a control file */
+	LIM_QERRTAIL = 8192,	/* octets of the E file a bounce or listing shows */
+	LIM_BOUNCEORIG = 10 << 20,	/* larger originals come back as headers only */
+	LIM_QJOBTIME = 2 * 3600,	/* seconds one mailer may run before runq kills it */
+
+	/* rewrite and send (core/rewrite.c, applets/send.c) */
+	LIM_RWPASSES = 32,	/* rewrite passes before "forwarding loop" */
+	LIM_RWARGS = 256,	/* words in one rewrite command */
+	LIM_BUNDLE = 16,	/* addresses given to one | command */
+	LIM_BUNDLECHARS = 1024,	/* octets of a bundled command */
+	LIM_DESTS = 10000,	/* destinations one message may expand to */
+	LIM_RWOUT = 64 * 1024,	/* output a translator or auth command may print */
+	LIM_FORWARD = 64 * 1024,	/* a forward file */
+	LIM_MSG = 128 << 20,	/* a message send accepts (upas's MSGLIMIT) */
+	LIM_MSGMEM = 64 * 1024,	/* kept in memory; the rest spills to ROOT/tmp */
+	LIM_RECEIVED = 32,	/* Received: lines before "possible forward loop" */
+	LIM_SYSLOOP = 4,	/* our name in a bang path before it is a loop */
+	LIM_ALIASDEPTH = 8,	/* aliasmail #include nesting */
+
+	/* composing (core/mimeenc.c, applets/marshal.c, applets/sendmail.c) */
+	LIM_ATTACH = 256,	/* attachments in one message */
+	LIM_HDRFILE = 64 * 1024,	/* box/USER/headers */
+	LIM_FULLNAME = 256,	/* octets of a sender's full name (sendmail -F) */
+
+	/* mailboxes (core/mbox.c, mbfile.c, mdir.c, maildir.c, lock.c, index.c) */
+	LIM_MBOX_LOCKWAIT = 60,	/* seconds an append waits for the mailbox locks */
+	LIM_DOTLOCK_STALE = 300,	/* seconds a dotlock and its mailbox stay untouched before it is broken */
+	LIM_MBOXBUF = 64 * 1024,	/* mbox read buffer */
+	LIM_MBOXMSG = 1 << 30,	/* octets of one message read from a mailbox */
+	LIM_MDIRNN = 100,	/* mdir names secs.00 to secs.99 per second */
+	LIM_MAILDIR_TMPAGE = 36 * 3600,	/* seconds before a Maildir tmp/ or mdir .tmp file is litter */
+	LIM_IDXLINE = 2048,	/* octets of one index line */
+	LIM_IDXFILE = 1 << 30,	/* octets of an index */
+	LIM_MBOXSYNC = 10,	/* seconds between dotlock touches during a rewrite */
 };
 
 #endif
