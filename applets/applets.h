@@ -2,4 +2,12 @@
  * The one registry of applets, sorted by name: APPLET(name, usage).
  * An applet is applets/<name>.c exporting <name>_main.
  */
+APPLET(aliasmail, "[-df] [-n namefile] name...")
+APPLET(filter, "[-nbh] rcvr mailbox [regexp file]...")
 APPLET(listen, "[-q] [-c cert] [-k key] [-n maxconn] [-p peraddr] [-t idle] [-u user] [-l log] addr applet|program [arg...]")
+APPLET(mail, "[-f mbox | -r | -c dir | -m...] | [marshal options] addr...")
+APPLET(marshal, "[-aA file] [-C cc] [-B bcc] [-Fr#xnd8] [-S saveto] [-R replydir] [-s subj] [-t type] addr...")
+APPLET(qer, "[-K] [-q subdir] [-f file]... root tag reply [arg...]")
+APPLET(runq, "[-adER] [-q subdir] [-t hours] [-i minutes] [-r nfiles] [-n njobs] root cmd")
+APPLET(send, "[-#bdirx] addr...")
+APPLET(sendmail, "[-it] [-f sender] [-F fullname] [-bm | -bp | -q] [-o option] [postfix-option...] [--] [addr...]")

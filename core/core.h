@@ -27,6 +27,7 @@ void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+int hexdigit(int c);
 
 typedef struct Str {
 	char *p;	/* NUL-terminated once anything was added */
@@ -94,6 +95,7 @@ const char *upas_root(void);
 int name_ok(const char *s);
 int upas_path(char *buf, size_t n, ...);	/* components, then NULL */
 char *readfile(const char *path, size_t max, size_t *len);
+char *readfileat(int dfd, const char *name, size_t max, size_t *len);	/* no symlink */
 
 /* conf.c: the tokenizer for upas's text formats.
  * Lines: blank and '#' lines skipped, backslash-newline joins, fields split on

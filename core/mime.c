@@ -44,18 +44,6 @@ b64val(int c)
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Anything outside the alphabet is skipped, as mail readers do with the
  * junk some mailers leave in base64.  '=' ends a quantum early rather than
@@ -123,8 +111,8 @@ msg_qpdec(const char *s, size_t n, int hdr, Str *out)
 		if (soft)
 			e--;
 		for (; i < e; i++) {
-			if (s[i] == '=' && i + 2 < e && (h = hexval((unsigned char)s[i + 1])) >= 0
-			    && (l = hexval((unsigned char)s[i + 2])) >= 0) {
+			if (s[i] == '=' && i + 2 < e && (h = hexdigit((unsigned char)s[i + 1])) >= 0
+			    && (l = hexdigit((unsigned char)s[i + 2])) >= 0) {
 				put(&o, h << 4 | l);
 				i += 2;
 			} else if (s[i] == '_' && hdr)

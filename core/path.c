@@ -70,39 +70,42 @@ upas_path(char *buf, size_t n, ...)
 	return 0;
 }
 
-/* The whole of a regular file, NUL-terminated, at most max bytes. */
-char *
-readfile(const char *path, size_t max, size_t *len)
+/*
+ * The whole of a regular file of at most max bytes, NUL-terminated. errno
+ * says why not: ELOOP a symlink (readfileat), EFBIG too large or not a
+ * regular file (FIFOs never block: O_NONBLOCK), else the open or read error.
+ */
+static char *
+slurp(int dfd, const char *name, int flags, size_t max, size_t *len)
 {
 	struct stat st;
 	char *buf;
 	size_t n = 0;
 	ssize_t r;
-	int fd;
+	int fd, e;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		seterr("%s:", path);
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags)) < 0) {
+		e = errno;
+		seterr("%s:", name);
+		errno = e;
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0) {
-		seterr("%s:", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		seterr("%s: %s", name, S_ISREG(st.st_mode) ? "too large" : "not a regular file");
 		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		seterr("%s: %s", path, S_ISREG(st.st_mode) ? "too large" : "not a regular file");
-		close(fd);
+		errno = EFBIG;
 		return NULL;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (n < (size_t)st.st_size && (r = read(fd, buf + n, st.st_size - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			seterr("%s:", path);
+			e = errno;
+			seterr("%s:", name);
 			free(buf);
 			close(fd);
+			errno = e;
 			return NULL;
 		}
 		n += r;
@@ -112,4 +115,17 @@ readfile(const char *path, size_t max, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+/* Config files may be symlinks (an operator's choice); mail files may not. */
+char *
+readfile(const char *path, size_t max, size_t *len)
+{
+	return slurp(AT_FDCWD, path, 0, max, len);
+}
+
+char *
+readfileat(int dfd, const char *name, size_t max, size_t *len)
+{
+	return slurp(dfd, name, O_NOFOLLOW, max, len);
 }

@@ -38,6 +38,19 @@ xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+/* The value of a hexadecimal digit, or -1. */
+int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 static void
 str_grow(Str *s, size_t more)
 {

@@ -6,7 +6,7 @@ set -eu
 bin=$1 dest=$2 prefix=$3 root=$4
 top=$(cd "$(dirname "$0")/.." && pwd)
 lib=$dest$prefix/lib/upas
-mkdir -p "$lib" "$dest$prefix/bin" "$dest$prefix/sbin" "$dest$prefix/share/man/man8"
+mkdir -p "$lib" "$dest$prefix/bin" "$dest$prefix/sbin"
 install -m 755 "$bin" "$lib/upas"
 for a in $("$bin" --list); do
 	ln -sf upas "$lib/$a"
@@ -16,8 +16,11 @@ for a in $("$bin" --list); do
 	esac
 done
 ln -sf ../lib/upas/upas "$dest$prefix/bin/upas"
-for m in "$top"/docs/*.8; do
-	[ -f "$m" ] && install -m 644 "$m" "$dest$prefix/share/man/man8/"
+for m in "$top"/docs/*.[1-8]; do
+	[ -f "$m" ] || continue
+	sec=${m##*.}
+	mkdir -p "$dest$prefix/share/man/man$sec"
+	install -m 644 "$m" "$dest$prefix/share/man/man$sec/"
 done
 # the mail root: directories, then default files that are not there yet
 for d in box lib lib/tls log tmp queue; do

@@ -12,6 +12,8 @@ done
 out=$("$D/usr/lib/upas/listen" 2>&1); is $? 64 "an installed link dispatches to its applet"
 check "upas on PATH" test -x "$D/usr/bin/upas"
 check "man page" test -f "$D/usr/share/man/man8/listen.8"
+check "man pages of every section" test -f "$D/usr/share/man/man1/marshal.1" -a -f "$D/usr/share/man/man5/mailbox.5" -a -f "$D/usr/share/man/man6/rewrite.6"
+check "default rewrite rules installed" test -f "$D/mail/lib/rewrite"
 for d in box lib log tmp queue; do check "mail root has $d/" test -d "$D/mail/$d"; done
 check "default files installed" test -f "$D/mail/lib/tls/README"
 echo "mine" >"$D/mail/lib/tls/README"

@@ -1,0 +1,230 @@
+/*
+ * The per-mailbox index: what a scan learnt, so the next open reads only
+ * what changed (docs/mailbox.5). Beside an mbox as ".NAME.idx", inside an
+ * mdir or Maildir as ".idx" (names both formats ignore). Text:
+ *
+ *	upas-idx 1 KIND DEV INO SIZE MTIME COUNT
+ *	DIGEST OFF HOFF END SIZE FLAGS DATE FILE SENDER	(COUNT lines)
+ *	end CHECKSUM
+ *
+ * The checksum covers every line before it; an index that does not parse,
+ * check out or match the mailbox's kind is ignored and rebuilt. Written to
+ * a temporary file and renamed; for an mdir it is the only record of the
+ * flags, so it is fsync'ed too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mbox.h"
+
+int
+idx_path(Mailbox *mb, char *buf, size_t n)
+{
+	if (mb->kind == MB_MBOX)
+		return mb_sidepath(buf, n, mb->path, ".idx");
+	return snprintf(buf, n, "%s/.idx", mb->path) < (int)n ? 0 : -1;
+}
+
+/* Words of the index: blanks, controls and '%' as %XX, "" as "-". */
+static void
+esc(Str *s, const char *p)
+{
+	if (p == NULL || *p == 0) {
+		str_addc(s, '-');
+		return;
+	}
+	if (strcmp(p, "-") == 0) {
+		str_adds(s, "%2D");
+		return;
+	}
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
+			str_fmt(s, "%%%02X", (unsigned char)*p);
+		else
+			str_addc(s, *p);
+}
+
+static char *
+unesc(const char *w)
+{
+	char *s, *o;
+
+	if (strcmp(w, "-") == 0)
+		return xstrdup("");
+	o = s = xmalloc(strlen(w) + 1);
+	for (; *w; w++) {
+		if (*w == '%') {
+			if (hexdigit(w[1]) < 0 || hexdigit(w[2]) < 0 || (hexdigit(w[1]) == 0 && hexdigit(w[2]) == 0)) {
+				free(s);
+				return NULL;
+			}
+			*o++ = hexdigit(w[1]) * 16 + hexdigit(w[2]);
+			w += 2;
+		} else
+			*o++ = *w;
+	}
+	*o = 0;
+	return s;
+}
+
+/* A Maildir message's id: its name without the directory and the flags. */
+static char *
+maildirid(const char *file)
+{
+	const char *b = strchr(file, '/');
+
+	b = b ? b + 1 : file;
+	return xstrndup(b, strcspn(b, ":"));
+}
+
+static int
+parseline(Mailbox *mb, char *line)
+{
+	char *w[9], *p = line, *end;
+	unsigned long long v[5];
+	long long date;
+	long flags;
+	Mmsg *m;
+	int i;
+
+	for (i = 0; i < 9; i++) {
+		w[i] = p;
+		if ((p = strchr(p, ' ')) != NULL)
+			*p++ = 0;
+		else if (i < 8)
+			return -1;
+	}
+	for (i = 0; i < 5; i++) {
+		errno = 0;
+		v[i] = strtoull(w[i], &end, i == 0 ? 16 : 10);
+		if (errno || *end || end == w[i])
+			return -1;
+	}
+	flags = strtol(w[5], &end, 10);
+	if (*end || flags < 0 || flags > MF_ALL)
+		return -1;
+	date = strtoll(w[6], &end, 10);
+	if (*end || end == w[6])
+		return -1;
+	m = mb_add(mb);
+	m->h = v[0];
+	m->off = v[1];
+	m->hoff = v[2];
+	m->end = v[3];
+	m->size = v[4];
+	m->flags = m->dflags = flags;
+	m->date = date;
+	m->file = unesc(w[7]);
+	m->sender = unesc(w[8]);
+	if (m->file == NULL || m->sender == NULL)
+		return -1;
+	if (mb->kind == MB_MBOX)
+		return m->off < m->hoff && m->hoff <= m->end ? 0 : -1;
+	if (m->file[0] == 0)
+		return -1;
+	m->id = mb->kind == MB_MAILDIR ? maildirid(m->file) : xstrdup(m->file);
+	return 0;
+}
+
+/* The next line of a text whose lines were split in place, or NULL. */
+static char *
+nextline(char **p)
+{
+	char *line = *p, *nl;
+
+	if (line == NULL)
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL)
+		*nl++ = 0;
+	*p = nl;
+	return line;
+}
+
+int
+idx_load(Mailbox *mb)
+{
+	char path[LIM_PATHNAME], *buf, *p, *line, *last;
+	unsigned long long dev, ino, size, h;
+	long long mtime;
+	int count, kind, k, i;
+	size_t len;
+
+	mb_freemsgs(mb, 0);
+	if (idx_path(mb, path, sizeof path) < 0 || (buf = readfile(path, LIM_IDXFILE, &len)) == NULL)
+		return -1;
+	if (len < 2 || buf[len - 1] != '\n' || memchr(buf, 0, len))
+		goto bad;
+	buf[len - 1] = 0;
+	if ((last = strrchr(buf, '\n')) == NULL || sscanf(last + 1, "end %llx%n", &h, &k) != 1 ||
+	    last[1 + k] != 0 || mb_hash(0, buf, last + 1 - buf) != h)
+		goto bad;
+	*last = 0;
+	p = buf;
+	line = nextline(&p);
+	if (sscanf(line, "upas-idx 1 %d %llu %llu %llu %lld %d%n", &kind, &dev, &ino, &size, &mtime, &count, &k) != 6 ||
+	    line[k] != 0 || kind != mb->kind || count < 0)
+		goto bad;
+	for (i = 0; i < count; i++)
+		if ((line = nextline(&p)) == NULL || strlen(line) >= LIM_IDXLINE || parseline(mb, line) < 0)
+			goto bad;
+	if (p != NULL)
+		goto bad;
+	mb->dev = dev;
+	mb->ino = ino;
+	mb->size = size;
+	mb->mtime = mtime;
+	free(buf);
+	return 0;
+bad:
+	free(buf);
+	mb_freemsgs(mb, 0);
+	return -1;
+}
+
+int
+idx_save(Mailbox *mb)
+{
+	char path[LIM_PATHNAME], tmp[LIM_PATHNAME + 32];
+	Str s = { 0 };
+	Mmsg *m;
+	int fd, i, durable = mb->kind == MB_MDIR;
+
+	if (idx_path(mb, path, sizeof path) < 0)
+		return -1;
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	str_fmt(&s, "upas-idx 1 %d %llu %llu %llu %lld %d\n", mb->kind, (unsigned long long)mb->dev,
+	    (unsigned long long)mb->ino, (unsigned long long)mb->size, (long long)mb->mtime, mb->nmsg);
+	for (i = 0; i < mb->nmsg; i++) {
+		m = &mb->msg[i];
+		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
+		    (unsigned long long)m->hoff, (unsigned long long)m->end, (unsigned long long)m->size,
+		    m->dflags, (long long)m->date);
+		esc(&s, m->file);
+		str_addc(&s, ' ');
+		esc(&s, m->sender);
+		str_addc(&s, '\n');
+	}
+	str_fmt(&s, "end %llx\n", (unsigned long long)mb_hash(0, s.p, s.n));
+	unlink(tmp);
+	if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		seterr("%s:", tmp);
+		str_free(&s);
+		return -1;
+	}
+	if (mb_writeall(fd, s.p, s.n) < 0 || (durable && fsync(fd) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0 || close(fd) < 0 || rename(tmp, path) < 0 || (durable && mb_fsyncparent(path) < 0)) {
+		seterr("%s:", path);
+		unlink(tmp);
+		str_free(&s);
+		return -1;
+	}
+	str_free(&s);
+	mb->dirty = 0;
+	return 0;
+}

@@ -1,0 +1,418 @@
+/*
+ * Maildir (cr.yp.to/proto/maildir.html): a message is written under a
+ * unique name in tmp/, fsync'ed, linked into new/, and new/ fsync'ed; no
+ * reader ever sees a part of one. Readers move it to cur/ with ":2,"
+ * and the flag letters, sorted: D draft, F flagged, R replied, S seen,
+ * T trashed (deleted); other letters are kept as found.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "mbox.h"
+
+/* "secs.MusecPpidQcountRrandom.host", host with '/' and ':' escaped. */
+static void
+uniqname(char *buf, size_t n)
+{
+	static unsigned count;
+	char host[64], h[256], *o = h;
+	struct timeval tv;
+	unsigned r = 0;
+	size_t i;
+
+	gettimeofday(&tv, NULL);
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r ^= (unsigned)tv.tv_usec * 2654435761u ^ (unsigned)getpid();
+	if (gethostname(host, sizeof host) < 0 || host[0] == 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = 0;
+	for (i = 0; host[i] && o < h + sizeof h - 5; i++) {
+		if (host[i] == '/' || host[i] == ':' || (unsigned char)host[i] <= ' ')
+			o += sprintf(o, "\\%03o", (unsigned char)host[i]);
+		else
+			*o++ = host[i];
+	}
+	*o = 0;
+	snprintf(buf, n, "%lld.M%06ldP%ldQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	    (long)getpid(), ++count, r, h);
+}
+
+int
+maildir_append(const char *path, const char *msg, size_t n)
+{
+	char name[512];
+	int dfd, tfd = -1, nfd = -1, fd = -1, tries;
+	Str s = { 0 };
+
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (tfd = openat(dfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (nfd = openat(dfd, "new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		seterr("%s:", path);
+		goto fail;
+	}
+	mb_quote(&s, msg, n, 0);
+	for (tries = 0; fd < 0 && tries < 8; tries++) {
+		uniqname(name, sizeof name);
+		if ((fd = openat(tfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 &&
+		    errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		seterr("%s/tmp/%s:", path, name);
+		goto fail;
+	}
+	if (mb_writeall(fd, s.p, s.n) < 0 || fsync(fd) < 0) {
+		seterr("%s/tmp/%s:", path, name);
+		close(fd);
+		unlinkat(tfd, name, 0);
+		goto fail;
+	}
+	close(fd);
+	if (linkat(tfd, name, nfd, name, 0) < 0) {
+		seterr("%s/new/%s:", path, name);
+		unlinkat(tfd, name, 0);
+		goto fail;
+	}
+	unlinkat(tfd, name, 0);
+	if (fsync(nfd) < 0) {
+		seterr("%s/new:", path);
+		unlinkat(nfd, name, 0);
+		goto fail;
+	}
+	close(nfd);
+	close(tfd);
+	close(dfd);
+	str_free(&s);
+	return 0;
+fail:
+	tries = errno;
+	if (nfd >= 0)
+		close(nfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (dfd >= 0)
+		close(dfd);
+	str_free(&s);
+	errno = tries;
+	return -1;
+}
+
+static int
+nameflags(const char *name)
+{
+	const char *p = strstr(name, ":2,");
+	int f = 0;
+
+	if (p == NULL)
+		return 0;
+	for (p += 3; *p; p++) {
+		switch (*p) {
+		case 'D': f |= MF_DRAFT; break;
+		case 'F': f |= MF_FLAGGED; break;
+		case 'R': f |= MF_ANSWERED; break;
+		case 'S': f |= MF_SEEN; break;
+		case 'T': f |= MF_DELETED; break;
+		}
+	}
+	return f;
+}
+
+/* cur/base:2,letters for flags, keeping letters of others (P, keywords). */
+static void
+flagname(char *buf, size_t n, const char *file, int flags)
+{
+	const char *b = strchr(file, '/'), *info;
+	char let[64];
+	int nl = 0, i, j;
+
+	b = b ? b + 1 : file;
+	if ((info = strstr(b, ":2,")) != NULL)
+		for (i = 3; info[i] && nl < (int)sizeof let - 8; i++)
+			if (!strchr("DFRST", info[i]) && !memchr(let, info[i], nl))
+				let[nl++] = info[i];
+	if (flags & MF_DRAFT)
+		let[nl++] = 'D';
+	if (flags & MF_FLAGGED)
+		let[nl++] = 'F';
+	if (flags & MF_ANSWERED)
+		let[nl++] = 'R';
+	if (flags & MF_SEEN)
+		let[nl++] = 'S';
+	if (flags & MF_DELETED)
+		let[nl++] = 'T';
+	for (i = 1; i < nl; i++)
+		for (j = i; j > 0 && let[j - 1] > let[j]; j--) {
+			char c = let[j];
+			let[j] = let[j - 1];
+			let[j - 1] = c;
+		}
+	snprintf(buf, n, "cur/%.*s:2,%.*s", (int)strcspn(b, ":"), b, nl, let);
+}
+
+/* The envelope sender a delivery agent recorded in Return-Path:. */
+static char *
+returnpath(int dfd, const char *file)
+{
+	char buf[8192], *p, *e, *lt;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return xstrdup("");
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return xstrdup("");
+	buf[n] = 0;
+	for (p = buf; p && *p && *p != '\n' && !(*p == '\r' && p[1] == '\n'); p = (e = strchr(p, '\n')) ? e + 1 : NULL) {
+		if (strncasecmp(p, "Return-Path:", 12) != 0)
+			continue;
+		p += 12;
+		e = p + strcspn(p, "\r\n");
+		if ((lt = memchr(p, '<', e - p)) != NULL) {
+			p = lt + 1;
+			e = memchr(p, '>', e - p) ? memchr(p, '>', e - p) : e;
+		}
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		return xstrndup(p, e - p);
+	}
+	return xstrdup("");
+}
+
+static int
+cmpid(const void *a, const void *b)
+{
+	return strcmp((*(Mmsg *const *)a)->id, (*(Mmsg *const *)b)->id);
+}
+
+static int
+cmparrival(const void *a, const void *b)
+{
+	const Mmsg *x = a, *y = b;
+
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Litter of deliveries that died, after LIM_MAILDIR_TMPAGE. */
+static void
+sweeptmp(Mailbox *mb)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int fd;
+
+	if ((fd = openat(mb->fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.' && fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && time(NULL) - st.st_atime > LIM_MAILDIR_TMPAGE)
+			unlinkat(fd, d->d_name, 0);
+	closedir(dir);
+}
+
+/* new/ and cur/: names the index or an earlier scan knows keep what was
+ * learnt (size, sender); only new names are stat'ed and read. */
+int
+maildir_scan(Mailbox *mb)
+{
+	static const char *subs[] = { "new", "cur" };
+	char file[600];
+	Mmsg **old, key, *kp = &key, **hit, *m;
+	struct dirent *d;
+	struct stat st;
+	Mailbox t;
+	size_t k;
+	DIR *dir;
+	char *used;
+	int i, fd;
+
+	used = xmalloc(mb->nmsg + 1);
+	memset(used, 0, mb->nmsg + 1);
+	old = xmalloc((mb->nmsg + 1) * sizeof *old);
+	for (i = 0; i < mb->nmsg; i++)
+		old[i] = &mb->msg[i];
+	qsort(old, mb->nmsg, sizeof *old, cmpid);
+	memset(&t, 0, sizeof t);
+	for (k = 0; k < nelem(subs); k++) {
+		if ((fd = openat(mb->fd, subs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		    (dir = fdopendir(fd)) == NULL) {
+			seterr("%s/%s:", mb->path, subs[k]);
+			if (fd >= 0)
+				close(fd);
+			for (i = 0; i < mb->nmsg; i++)
+				if (used[i])
+					memset(old[i], 0, sizeof *old[i]);
+			mb_freemsgs(mb, 0);
+			mb_freemsgs(&t, 0);
+			free(t.msg);
+			free(old);
+			free(used);
+			return -1;
+		}
+		while ((d = readdir(dir)) != NULL) {
+			if (d->d_name[0] == '.' || snprintf(file, sizeof file, "%s/%s", subs[k], d->d_name) >= (int)sizeof file)
+				continue;
+			key.id = xstrndup(d->d_name, strcspn(d->d_name, ":"));
+			hit = bsearch(&kp, old, mb->nmsg, sizeof *old, cmpid);
+			m = mb_add(&t);
+			if (hit && !used[hit - old]) {
+				used[hit - old] = 1;
+				*m = **hit;
+				free(key.id);
+				if (strcmp(m->file, file) != 0) {
+					free(m->file);
+					m->file = xstrdup(file);
+					mb->dirty = 1;
+				}
+			} else if (fstatat(mb->fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+				m->id = key.id;
+				m->file = xstrdup(file);
+				m->size = st.st_size;
+				m->date = atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime;
+				m->sender = returnpath(mb->fd, file);
+				mb->dirty = 1;
+			} else {
+				free(key.id);
+				t.nmsg--;
+				continue;
+			}
+			m->dflags = nameflags(d->d_name) | (k == 1 ? MF_OLD : 0);
+			m->flags = m->dflags;
+		}
+		closedir(dir);
+	}
+	for (i = 0; i < mb->nmsg; i++)
+		if (used[i])
+			memset(old[i], 0, sizeof *old[i]);
+		else
+			mb->dirty = 1;	/* gone */
+	mb_freemsgs(mb, 0);
+	free(mb->msg);
+	free(old);
+	free(used);
+	qsort(t.msg, t.nmsg, sizeof *t.msg, cmparrival);
+	mb->msg = t.msg;
+	mb->nmsg = t.nmsg;
+	mb->amsg = t.amsg;
+	if (mb->mode == MB_RDWR)
+		sweeptmp(mb);
+	return 0;
+}
+
+/* The message, followed if another reader renamed it (new flags). */
+static int
+locate(Mailbox *mb, Mmsg *m)
+{
+	size_t n = strlen(m->id);
+	struct dirent *d;
+	DIR *dir;
+	int fd, found = 0;
+
+	if ((fd = openat(mb->fd, "cur", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (!found && (d = readdir(dir)) != NULL)
+		if (strncmp(d->d_name, m->id, n) == 0 && d->d_name[n] == ':') {
+			free(m->file);
+			m->file = xmalloc(strlen(d->d_name) + 5);
+			sprintf(m->file, "cur/%s", d->d_name);
+			found = 1;
+		}
+	closedir(dir);
+	return found ? 0 : -1;
+}
+
+int
+maildir_read(Mailbox *mb, Mmsg *m, Str *out)
+{
+	size_t n;
+	char *buf;
+
+	if ((buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n)) == NULL && errno == ENOENT && locate(mb, m) == 0)
+		buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n);
+	if (buf == NULL) {
+		seterr("%s/%s:", mb->path, m->file);
+		return -1;
+	}
+	str_addn(out, buf, n);
+	free(buf);
+	return 0;
+}
+
+static void
+syncdir(Mailbox *mb, const char *sub)
+{
+	int fd = openat(mb->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		mb_fsyncdir(fd, sub);
+		close(fd);
+	}
+}
+
+/* Renames carry the flags, and any message given one moves to cur/, as the
+ * format wants; expunge unlinks. A message another reader renamed is
+ * followed. */
+int
+maildir_sync(Mailbox *mb)
+{
+	char name[600];
+	int i, j, r = 0, changed = 0;
+	Mmsg *m;
+
+	for (i = j = 0; i < mb->nmsg; i++) {
+		m = &mb->msg[i];
+		if (m->flags & MF_DELETED) {
+			if (unlinkat(mb->fd, m->file, 0) == 0 || (errno == ENOENT &&
+			    (locate(mb, m) < 0 || unlinkat(mb->fd, m->file, 0) == 0 || errno == ENOENT))) {
+				mb_freemsg(m);
+				changed = 1;
+				continue;
+			}
+			seterr("%s/%s:", mb->path, m->file);
+			r = -1;
+		} else if (m->flags != m->dflags) {
+			m->flags |= MF_OLD;
+			flagname(name, sizeof name, m->file, m->flags);
+			if (renameat(mb->fd, m->file, mb->fd, name) == 0 || (errno == ENOENT && locate(mb, m) == 0 &&
+			    (flagname(name, sizeof name, m->file, m->flags), renameat(mb->fd, m->file, mb->fd, name) == 0))) {
+				free(m->file);
+				m->file = xstrdup(name);
+				m->dflags = m->flags;
+				changed = 1;
+			} else {
+				seterr("%s/%s:", mb->path, m->file);
+				r = -1;
+			}
+		}
+		mb->msg[j++] = *m;
+	}
+	mb->nmsg = j;
+	if (changed) {
+		syncdir(mb, "cur");
+		syncdir(mb, "new");
+		mb->dirty = 1;
+	}
+	return r;
+}

@@ -1,0 +1,144 @@
+/*
+ * Mailboxes: mbox, mdir and Maildir behind one interface (docs/mailbox.5).
+ * A file is an mbox; a directory with cur/, new/ and tmp/ is a Maildir; any
+ * other directory is an mdir (9front: one "secs.NN" file per message).
+ */
+#ifndef UPAS_MBOX_H
+#define UPAS_MBOX_H
+
+#include <time.h>
+#include "core.h"
+
+/*
+ * Durable, atomic append of one message (RFC 5322 bytes, LF or CRLF line
+ * ends: stored with LF, and a final newline added when missing) to the mailbox
+ * at path. A path that does not exist is created as an mbox file (mode 0600).
+ * sender and when make the "From sender date" line (mbox, mdir; when 0: now).
+ * Locks as mutt, Dovecot and Postfix local(8) do (fcntl, then dotlock); fsyncs
+ * file and directory before returning 0; on failure returns -1 (seterr) and
+ * leaves the mailbox as before, with errno EWOULDBLOCK when the mailbox stayed
+ * locked by others for mb_lockwait seconds (a temporary failure), ELOOP for a
+ * symlink. Never follows a symlink in the last path component.
+ */
+int mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
+extern int mb_lockwait;		/* seconds to wait for a mailbox lock; LIM_MBOX_LOCKWAIT */
+
+enum { MB_MBOX = 1, MB_MDIR, MB_MAILDIR };
+int mb_type(const char *path);	/* the format at path (lstat), or -1 */
+
+/* Message flags. MF_OLD: a reader has seen it arrive (mbox "Status: O",
+ * Maildir cur/); a message without it is recent. */
+enum {
+	MF_SEEN = 1 << 0,	/* mbox Status R, Maildir S */
+	MF_ANSWERED = 1 << 1,	/* X-Status A, Maildir R */
+	MF_FLAGGED = 1 << 2,	/* X-Status F, Maildir F */
+	MF_DELETED = 1 << 3,	/* X-Status D, Maildir T; mb_sync expunges */
+	MF_DRAFT = 1 << 4,	/* X-Status T, Maildir D */
+	MF_OLD = 1 << 5,	/* Status O, Maildir cur/ */
+	MF_ALL = (1 << 6) - 1,
+};
+
+typedef struct Mmsg {
+	char *id;		/* stable while the message exists: Maildir base name,
+				 * mdir file name, mbox digest of From line and header */
+	char *sender;		/* envelope sender: From line, Maildir Return-Path, or "" */
+	time_t date;		/* arrival: From line, Maildir name */
+	uint64_t size;		/* octets mb_read gives */
+	int flags;		/* current; mb_sync writes them */
+	/* the format's own */
+	int dflags;		/* as on disk */
+	uint64_t off, hoff, end;	/* mbox: From line, header, next separator */
+	uint64_t h;		/* mbox: digest of the From line and header */
+	char *file;		/* mdir: "secs.NN"; Maildir: "new/name" or "cur/name:2,FS" */
+} Mmsg;
+
+typedef struct Mailbox Mailbox;
+
+enum { MB_RDONLY = 0, MB_RDWR = 1 };
+/* Open and scan, reusing the index where it is still true. */
+Mailbox *mb_open(const char *path, int mode);
+/* Scan again: messages others appended or removed. Flag changes not yet
+ * synced are kept for messages still present. Messages, or -1. */
+int mb_refresh(Mailbox *mb);
+int mb_count(Mailbox *mb);
+Mmsg *mb_msg(Mailbox *mb, int i);
+int mb_kind(Mailbox *mb);
+/* Message i as stored, appended to out: header and body (what mb_append
+ * stored has LF line ends and a final newline), mbox quoting undone, the
+ * mbox Status:/X-Status: lines (the flags) left out. */
+int mb_read(Mailbox *mb, int i, Str *out);
+void mb_setflags(Mailbox *mb, int i, int set, int clear);
+/* Write changed flags and expunge every message marked MF_DELETED, under
+ * the mailbox's locks; an mbox is rewritten crash-safely (journal, then in
+ * place). 0 or -1; afterwards the messages are numbered anew. */
+int mb_sync(Mailbox *mb);
+void mb_close(Mailbox *mb);
+
+/* lock.c: mbox locks, in the order of Postfix local(8), mutt and Debian's
+ * Dovecot: fcntl, then the dotlock "<mbox>.lock" (skipped where the directory
+ * is not writable, as mutt does). A dead holder's dotlock is broken at once,
+ * another's when it and the mailbox were untouched for LIM_DOTLOCK_STALE s. */
+typedef struct Mlock {
+	int fd;			/* the mailbox */
+	int dotfd;		/* our dotlock, or -1 */
+	char dot[LIM_PATHNAME];	/* its name, or "" */
+} Mlock;
+enum { LK_READ, LK_WRITE };
+int lock_mbox(Mlock *l, int fd, const char *path, int how, int waitms);
+int lock_setsize(Mlock *l, uint64_t size);
+int lock_touch(Mlock *l);
+void lock_release(Mlock *l);
+/* A dead appender's dotlock: the size the mailbox had before it, or -1. */
+int64_t lock_crashed(const char *path);
+
+/* Private to core/mb*.c and index.c */
+struct Mailbox {
+	int kind, mode;
+	char *path;
+	int fd;			/* mbox: the file; mdir, Maildir: the directory */
+	uint64_t dev, ino;	/* mbox, as scanned */
+	uint64_t size;		/* mbox: bytes scanned */
+	int64_t mtime;		/* mbox: ns, as scanned */
+	Mmsg *msg;
+	int nmsg, amsg;
+	int dirty;		/* the index needs writing */
+};
+Mmsg *mb_add(Mailbox *mb);
+void mb_freemsg(Mmsg *m);
+void mb_freemsgs(Mailbox *mb, int from);
+int mb_fromline(char *buf, size_t n, const char *sender, time_t when);
+int mb_parsefrom(const char *line, size_t n, char **sender, time_t *date);
+void mb_quote(Str *out, const char *msg, size_t n, int quote);
+int mb_unquoteline(const char *p, size_t n);
+int mb_statusline(const char *p, size_t n, int *flags);
+void mb_statuslines(Str *out, int flags);
+size_t mb_blanktail(const char *p, size_t n);
+uint64_t mb_unmbox(Str *out, const char *p, size_t n, int status, int *flags);
+int mb_fsyncdir(int dirfd, const char *path);
+int mb_fsyncparent(const char *path);
+uint64_t mb_hash(uint64_t h, const void *p, size_t n);
+int mb_writeall(int fd, const char *p, size_t n);
+int mb_sidepath(char *buf, size_t n, const char *path, const char *suffix);
+int mb_rescan(Mailbox *mb, int locked);
+
+int mbox_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
+int mbox_scan(Mailbox *mb, int locked);
+int mbox_read(Mailbox *mb, Mmsg *m, Str *out);
+int mbox_sync(Mailbox *mb);
+int mdir_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
+int mdir_scan(Mailbox *mb);
+int mdir_read(Mailbox *mb, Mmsg *m, Str *out);
+int mdir_sync(Mailbox *mb);
+int mb_flockdir(int fd, const char *path);
+int maildir_append(const char *path, const char *msg, size_t n);
+int maildir_scan(Mailbox *mb);
+int maildir_read(Mailbox *mb, Mmsg *m, Str *out);
+int maildir_sync(Mailbox *mb);
+
+/* index.c: the per-mailbox index, a cache never trusted blindly (mdir's
+ * flags live only there). idx_load replaces mb's messages and recorded
+ * state with the index's; idx_save writes them, temp file and rename. */
+int idx_path(Mailbox *mb, char *buf, size_t n);
+int idx_load(Mailbox *mb);
+int idx_save(Mailbox *mb);
+#endif
