@@ -463,33 +463,6 @@ boxfile(Arena *ar, const char *mbox, const char *file)
 	return p;
 }
 
-/* A user's forward file, read without following a symlink: its text, or NULL. */
-static char *
-readforward(const char *path, size_t *n)
-{
-	struct stat st;
-	char *buf;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LIM_FORWARD) {
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc(st.st_size + 1);
-	r = read(fd, buf, st.st_size);
-	close(fd);
-	if (r < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[r] = 0;
-	*n = r;
-	return buf;
-}
-
 /*
  * A >> destination (upas's expand_local): a path with ".." is unknown; a
  * forward file names other addresses; an executable pipeto file takes the
@@ -508,7 +481,7 @@ bindlocal(Binder *b, Dest *d, Str *fwd)
 		d->status = D_UNKNOWN;
 		return 0;
 	}
-	if (fwd && (text = readforward(boxfile(b->ar, path, "forward"), &n)) != NULL) {
+	if (fwd && (text = readfileat(AT_FDCWD, boxfile(b->ar, path, "forward"), LIM_FORWARD, &n)) != NULL) {
 		str_addn(fwd, text, n);
 		free(text);
 		dprint("forward %s: %s\n", d->addr, fwd->p);
