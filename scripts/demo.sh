@@ -8,6 +8,10 @@ export UPASROOT=$top/run
 user=${USER:-glenda}
 [ "$user" = root ] && user=glenda
 mkdir -p "$UPASROOT/box/$user" "$UPASROOT/lib/tls" "$UPASROOT/log" "$UPASROOT/tmp" "$UPASROOT/queue"
+# the default configuration, where the demo root has none yet
+(cd "$top/configs/root" && find . -type f) | while read -r f; do
+	[ -e "$UPASROOT/${f#./}" ] || { mkdir -p "$(dirname "$UPASROOT/${f#./}")"; cp "$top/configs/root/$f" "$UPASROOT/${f#./}"; }
+done
 if [ ! -f "$UPASROOT/lib/secrets" ]; then
 	umask 077
 	echo "$user demo" >"$UPASROOT/lib/secrets"
@@ -39,6 +43,8 @@ has imap4d && serve imaps 2993 $tls tcp!127.0.0.1!2993 imap4d
 # implicit TLS in front of a plain program, as tlssrv does
 serve tlsecho 2700 $tls tcp!127.0.0.1!2700 /bin/cat
 cat <<MSG
+mail:  echo hello | UPASROOT=$UPASROOT build/upas mail -s test $user
+       then read run/box/$user/mbox (mutt -f run/box/$user/mbox)
 try:   openssl s_client -quiet -connect 127.0.0.1:2700 -CAfile run/lib/tls/cert.pem
 logs:  $UPASROOT/log/
 Ctrl-C stops everything.
