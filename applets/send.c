@@ -22,10 +22,12 @@
 #include "bounce.h"
 #include "mbox.h"
 #include "mimeenc.h"
+#include "msg.h"
 #include "rewrite.h"
 
 typedef struct Send {
 	int flagn, flagx, debug, dotend, rmail, noto, interactive;
+	int background;		/* the detached child running | deliveries */
 	Arena ar;
 	char *sender;		/* envelope sender; "/dev/null" for none */
 	char *login;		/* who runs send: dead.letter goes to box/login */
@@ -272,6 +274,41 @@ addheaders(Str *h, int body8)
 }
 
 /*
+ * The date of rmail's leading "From sender date [remote from sys]" line,
+ * the time the message entered the mail system: -1 when it does not parse.
+ */
+static time_t
+envdate(const char *p, size_t n)
+{
+	const char *e, *w[64];
+	size_t len[64];
+	int nw = 0;
+
+	if (n < 5 || strncmp(p, "From ", 5) != 0 || (e = memchr(p, '\n', n)) == NULL)
+		return -1;
+	for (const char *q = p; q < e && nw < 64;) {
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q == e)
+			break;
+		w[nw] = q;
+		while (q < e && *q != ' ' && *q != '\t')
+			q++;
+		len[nw] = q - w[nw];
+		nw++;
+	}
+	if (nw >= 5 && len[nw - 2] == 6 && strncmp(w[nw - 2], "remote", 6) == 0 && len[nw - 1] == 4 &&
+	    strncmp(w[nw - 1], "from", 4) == 0)
+		nw -= 2;
+	else if (nw >= 6 && len[nw - 3] == 6 && strncmp(w[nw - 3], "remote", 6) == 0 && len[nw - 2] == 4 &&
+	    strncmp(w[nw - 2], "from", 4) == 0)
+		nw -= 3;
+	if (nw < 3)
+		return -1;
+	return msg_date(w[2], w[nw - 1] + len[nw - 1] - w[2]);
+}
+
+/*
  * Read the message: rmail From lines, the header scan, then the message
  * with send's header fields in front, in memory or spilled.
  */
@@ -280,12 +317,13 @@ readmsg(void)
 {
 	Str in = { 0 }, sender = { 0 }, h = { 0 };
 	size_t skip = 0, max = S.dotend ? LIM_MSG : LIM_MSGMEM;
+	time_t when;
 	int more;
 
 	more = readall(0, &in, max);
 	str_adds(&in, "");
-	if (S.rmail)
-		skip = rw_fromlines(in.p, in.n, &sender);
+	if (S.rmail && (skip = rw_fromlines(in.p, in.n, &sender)) > 0 && (when = envdate(in.p, skip)) >= 0)
+		S.when = when;
 	if (sender.n && sender.p[0] && !S.sender)
 		S.sender = arena_strdup(&S.ar, sender.p);
 	str_free(&sender);
@@ -763,7 +801,11 @@ deadletter(void)
 		fprintf(stderr, "saved in %s\n", path);
 }
 
-/* Failures are reported as upas does: rmail to the caller, interactive to the user, else a bounce. */
+/*
+ * Failures are reported as upas does: rmail to the caller, interactive to
+ * the user, else a bounce; in the background a temporary failure bounces
+ * too, as nothing would try again.
+ */
 static int
 report(void)
 {
@@ -779,10 +821,52 @@ report(void)
 		deadletter();
 	} else {
 		fprintf(stderr, "%s", S.errs.p);
-		if (S.nperm && bounce_send(S.sender, S.errs.p, S.msg, S.n) < 0)
+		if ((S.nperm || S.background) && bounce_send(S.sender, S.errs.p, S.msg, S.n) < 0)
 			warn("cannot bounce: %s", lasterr());
 	}
 	return S.ntemp ? EX_TEMPFAIL : S.permcode;
+}
+
+/*
+ * The | deliveries, in a child detached from the caller (new session,
+ * stdin, stdout and stderr on /dev/null) that reports its own failures
+ * by bounce; the caller returns once the child has forked away.  When no
+ * process can be had they run here.
+ */
+static void
+background(Dest *bound)
+{
+	Dest *d;
+	pid_t pid;
+	int fd;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) > 0) {
+		proc_wait(pid);
+		return;
+	}
+	if (pid == 0) {
+		/* the grandchild runs on; its parent exits at once so no zombie is left */
+		if ((pid = fork()) > 0)
+			_exit(0);
+		setsid();
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		str_reset(&S.errs);
+		S.nperm = S.ntemp = 0;
+		S.background = 1;
+	}
+	for (d = bound; d; d = d->next)
+		if (d->status == D_PIPE)
+			deliver(d);
+	if (pid == 0 || S.background)
+		_exit(report());
 }
 
 static void
@@ -825,7 +909,7 @@ send_main(int argc, char **argv)
 	Rwmsg rm;
 	Dest *bound, *d;
 	const char *s;
-	int c, i;
+	int c, i, bg, npipe = 0;
 
 	/* an applet may run again in a child of this process: start afresh */
 	memset(&S, 0, sizeof S);
@@ -849,13 +933,15 @@ send_main(int argc, char **argv)
 			die(EX_DATAERR, "illegal characters in destination");
 	signal(SIGPIPE, SIG_IGN);
 	S.when = time(NULL);
-	mkdate();
 	S.login = loginname();
 	S.interactive = S.dotend || isatty(0);
 	if (S.rmail)
 		S.noto = 1;
 	if (!S.flagn)
 		readmsg();
+	mkdate();
+	if (rw_load(&rw, NULL) < 0)
+		die(EX_CONFIG, "%s", lasterr());
 	if (S.sender == NULL && (s = getenv("upasname")) != NULL && *s)
 		S.sender = arena_strdup(&S.ar, s);
 	if (S.sender == NULL || *S.sender == 0)
@@ -864,8 +950,8 @@ send_main(int argc, char **argv)
 		S.sender = "/dev/null", S.bulk = 1;
 	else if ((S.sender = rw_addr(&S.ar, S.sender)) == NULL)
 		die(EX_DATAERR, "%sbad sender address: %s", S.rmail ? "mail refused: " : "", lasterr());
-	if (rw_load(&rw, NULL) < 0)
-		die(EX_CONFIG, "%s", lasterr());
+	else
+		S.sender = (char *)rw_unequiv(&rw, S.sender);
 	rm.sender = S.sender;
 	rm.bulk = S.bulk;
 	b.rw = &rw;
@@ -892,9 +978,16 @@ send_main(int argc, char **argv)
 		mkto(argv, argc, bound, b.nosummary);
 		finishmsg();
 	}
+	/* upas's "lesstedious": when nobody waits on the status, commands run detached */
+	bg = !S.rmail && !S.interactive && !S.flagn;
 	for (d = bound; d; d = d->next)
-		deliver(d);
+		if (!bg || d->status != D_PIPE)
+			deliver(d);
+		else
+			npipe++;
 	fflush(stdout);
+	if (npipe)
+		background(bound);
 	rw_free(&rw);
 	return report();
 }

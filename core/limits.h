@@ -58,6 +58,8 @@ enum {
 	LIM_DESTS = 10000,	/* destinations one message may expand to */
 	LIM_RWOUT = 64 * 1024,	/* output a translator or auth command may print */
 	LIM_FORWARD = 64 * 1024,	/* a forward file */
+	LIM_EQUIVFILE = 64 * 1024,	/* ROOT/lib/equivlist */
+	LIM_EQUIV = 256,	/* names in equivlist */
 	LIM_MSG = 128 << 20,	/* a message send accepts (upas's MSGLIMIT) */
 	LIM_MSGMEM = 64 * 1024,	/* kept in memory; the rest spills to ROOT/tmp */
 	LIM_RECEIVED = 32,	/* Received: lines before "possible forward loop" */

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,7 +177,63 @@ rw_load(Rewrite *rw, const char *path)
 	if ((text = readfile(path, LIM_CONFFILE, &n)) == NULL)
 		return -1;
 	rw_text(rw, text, n, path);
+	return path == buf ? rw_equivload(rw, NULL) : 0;
+}
+
+int
+rw_equivload(Rewrite *rw, const char *path)
+{
+	char buf[LIM_PATHNAME], *text, *f[2];
+	size_t n;
+	Conf c;
+	int nf;
+
+	if (path == NULL) {
+		if (upas_path(buf, sizeof buf, "lib", "equivlist", NULL) < 0)
+			return -1;
+		path = buf;
+	}
+	if ((text = readfile(path, LIM_EQUIVFILE, &n)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	conf_text(&c, text, n, path);
+	while ((nf = conf_line(&c, f, nelem(f))) != 0) {
+		if (nf < 0) {
+			warn("%s", lasterr());
+			continue;
+		}
+		if (nf != 1) {
+			warn("%s:%d: one system name per line", path, c.lineno);
+			continue;
+		}
+		if (rw->nequiv == LIM_EQUIV) {
+			warn("%s:%d: more than %d names", path, c.lineno, LIM_EQUIV);
+			break;
+		}
+		if (rw->nequiv % 16 == 0)
+			rw->equiv = xrealloc(rw->equiv, (rw->nequiv + 16) * sizeof *rw->equiv);
+		rw->equiv[rw->nequiv++] = arena_strdup(&rw->ar, f[0]);
+	}
+	conf_close(&c);
 	return 0;
+}
+
+const char *
+rw_unequiv(const Rewrite *rw, const char *addr)
+{
+	const char *bang;
+	size_t k;
+	int i;
+
+	while ((bang = strchr(addr, '!')) != NULL && bang[1] != 0) {
+		k = bang - addr;
+		for (i = 0; i < rw->nequiv; i++)
+			if (strlen(rw->equiv[i]) == k && strncasecmp(addr, rw->equiv[i], k) == 0)
+				break;
+		if (i == rw->nequiv)
+			break;
+		addr = bang + 1;
+	}
+	return addr;
 }
 
 void
@@ -188,6 +245,7 @@ rw_free(Rewrite *rw)
 		if (rw->r[i].compiled == 1)
 			regfree(&rw->r[i].re);
 	free(rw->r);
+	free(rw->equiv);
 	arena_free(&rw->ar);
 	memset(rw, 0, sizeof *rw);
 }
@@ -577,7 +635,7 @@ newdest(Bind *bd, const char *text, Dest *parent)
 		d->err = arena_strdup(ar, lasterr());
 		return d;
 	}
-	d->addr = a;
+	d->addr = (char *)rw_unequiv(bd->b->rw, a);
 	return d;
 }
 

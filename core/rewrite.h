@@ -41,6 +41,8 @@ typedef struct Rewrite {
 	Rule *r;
 	int n, cap;
 	Arena ar;
+	char **equiv;		/* equivlist: other names of this system */
+	int nequiv;
 } Rewrite;
 
 /* What a substitution needs to know of the message. */
@@ -55,6 +57,15 @@ const char *rw_altsysname(void);
 
 /* Load ROOT/lib/rewrite (path NULL) or path; bad lines are warned about and skipped. */
 int rw_load(Rewrite *rw, const char *path);
+/*
+ * Load the system names of an equivlist file (ROOT/lib/equivlist when path
+ * is NULL; a missing file is an empty list): one name per line, '#'
+ * comments, at most LIM_EQUIV names in LIM_EQUIVFILE octets.  rw_load
+ * with a NULL path loads the default one too.
+ */
+int rw_equivload(Rewrite *rw, const char *path);
+/* addr with the leading "name!" hops naming this system (equivlist) removed. */
+const char *rw_unequiv(const Rewrite *rw, const char *addr);
 /* Rules from text the caller owns (n bytes plus a NUL; rw_free frees it). */
 void rw_text(Rewrite *rw, char *text, size_t n, const char *name);
 void rw_free(Rewrite *rw);

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 setup
 
-export site=testhost upasname=glenda USER=glenda
+export site=testhost upasname=glenda USER=glenda TZ=UTC0
 R=$UPASROOT
 cp "$top"/configs/root/lib/rewrite* "$top"/configs/root/lib/*files "$top"/configs/root/lib/names.local "$R/lib/"
 # queue without kicking runq, so the test sees the queued files
@@ -17,6 +17,11 @@ EOF
 printf 'crew\tcarol\tlocal!alice\n' >"$R/lib/names.more"
 for u in glenda root alice bob carol dave erin mdu kill; do mkdir -p "$R/box/$u"; done
 send() { "$UPAS" send "$@"; }
+waitfor() {	# waitfor SECONDS CMD...: poll until CMD succeeds
+	_n=$(($1 * 10)); shift
+	while [ $_n -gt 0 ]; do "$@" && return 0; sleep 0.1; _n=$((_n - 1)); done
+	return 1
+}
 
 # mbox FILE: each message of an mbox as python sees it, one line each: from|to|subject|payload
 mbox() {
@@ -71,8 +76,28 @@ rm -f "$R/box/alice/mbox"
 printf 'From bob@example.org Mon Jan  2 15:04:05 2006 remote from \nSubject: r\n\nbody\n' | send -r dave; st=$?
 is "$st" 0 "send -r delivers"
 like "$(head -1 "$R/box/dave/mbox")" '^From bob@example.org ' "-r takes the sender from the From line"
+is "$(head -1 "$R/box/dave/mbox")" 'From bob@example.org Mon Jan  2 15:04:05 2006' "-r keeps the envelope date"
 case $(cat "$R/box/dave/mbox") in *Date:*) notok "-r adds no Date:" ;; *) ok "-r adds no Date:" ;; esac
 rm -f "$R/box/dave/mbox"
+printf 'From bob@example.org Mon Jan  2 15:04:05 PST 2006 remote from gate\nSubject: r\n\nbody\n' | send -r dave
+is "$(head -1 "$R/box/dave/mbox")" 'From gate!bob@example.org Mon Jan  2 23:04:05 2006' "-r converts an envelope date with a zone"
+rm -f "$R/box/dave/mbox"
+printf 'From bob@example.org sometime\nSubject: r\n\nbody\n' | send -r dave
+like "$(head -1 "$R/box/dave/mbox")" "^From bob@example.org .* $(date +%Y)\$" "-r with an unreadable envelope date uses now"
+rm -f "$R/box/dave/mbox"
+
+# --- equivlist: other names of this system, stripped from the front of bang paths
+printf '# names this system also answers to\noldname\nOther.Example\n' >"$R/lib/equivlist"
+printf 'Subject: eq\n\nequiv\n' | upasname='oldname!bob' send 'oldname!alice' 'OTHER.example!oldname!bob' carol@other.example; st=$?
+is "$st" 0 "send to equivlist names exits 0"
+like "$(head -1 "$R/box/alice/mbox" 2>/dev/null)" '^From bob ' "oldname!alice is local alice, and the sender oldname!bob is bob"
+check "names are stripped hop by hop, case ignored" grep -q '^Subject: eq' "$R/box/bob/mbox"
+check "user@name reaches the local user" grep -q '^Subject: eq' "$R/box/carol/mbox"
+printf 'From oldname!erin Mon Jan  2 15:04:05 2006\nSubject: eq2\n\nx\n' | send -r dave
+like "$(head -1 "$R/box/dave/mbox" 2>/dev/null)" '^From erin ' "an rmail sender loses an equivlist name"
+out=$(send -x 'oldname!other!alice' 2>&1)
+like "$out" '^other!alice$' "a name not in equivlist stays"
+rm -f "$R/lib/equivlist" "$R"/box/*/mbox
 
 # --- aliases: names.local, #include, postmaster, case
 printf 'Subject: team\n\nhello team\n' | send Staff crew; st=$?
@@ -131,6 +156,8 @@ check "no bounce for the null sender" test ! -e "$R/box/glenda/mbox"
 if "$UPAS" --list | grep -qx qer; then
 	printf 'Subject: out\n\nfar away\n' | send bob@example.com "o'brien@example.com" carol@example.net; st=$?
 	is "$st" 0 "remote addresses are queued"
+	njobs() { [ "$(find "$R/queue" -name 'C.*' | wc -l)" -ge "$1" ]; }
+	waitfor 10 njobs 2
 	n=$(find "$R/queue" -name 'C.*' | wc -l)
 	is "$n" 2 "one job per destination system"
 	c=$(cat $(find "$R/queue" -name 'C.*') 2>/dev/null)
@@ -140,6 +167,31 @@ if "$UPAS" --list | grep -qx qer; then
 else
 	diag "qer not built yet: queue checks skipped"
 fi
+
+# --- | commands run in the background unless -r or -i: the caller does not wait
+printf '#!/bin/sh\nsleep 2\ncat >"%s"\n' "$T/slow.out" >"$T/slow"
+printf '#!/bin/sh\ncat >/dev/null\necho "no such list here" >&2\nexit 1\n' >"$T/fails"
+chmod 755 "$T/slow" "$T/fails"
+cp "$R/lib/rewrite" "$T/rewrite.saved"
+{ printf 'slow!(.*)\t|\t"%s" "\\1"\nfails!(.*)\t|\t"%s"\n' "$T/slow" "$T/fails"; cat "$T/rewrite.saved"; } >"$R/lib/rewrite"
+t0=$(date +%s%N)
+out=$(printf 'Subject: slow\n\nin the background\n' | send 'slow!x' 2>&1); st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$st" 0 "send with a slow | command exits 0"
+check "and returns at once, its output closed (${ms} ms)" test "$ms" -lt 1500
+check "the command has not finished yet" test ! -e "$T/slow.out"
+check "the command delivers later" waitfor 10 grep -qs 'in the background' "$T/slow.out"
+printf 'Subject: bg fail\n\nnot taken\n' | send 'fails!x' >/dev/null 2>&1; st=$?
+is "$st" 0 "a background failure is not the caller's exit status"
+check "a failing background command bounces to the sender" waitfor 10 grep -qs 'no such list here' "$R/box/glenda/mbox"
+check "the bounce carries the original" grep -q 'not taken' "$R/box/glenda/mbox"
+rm -f "$R/box/glenda/mbox"
+out=$(printf 'Subject: fg fail\n\nx\n' | send -r 'fails!x' 2>&1); st=$?
+is "$st" 69 "with -r a | failure is the exit status"
+like "$out" 'no such list here' "and its reason is on stderr"
+sleep 0.3
+check "with no bounce" test ! -e "$R/box/glenda/mbox"
+cp "$T/rewrite.saved" "$R/lib/rewrite"
 
 # --- -x and -#
 out=$(send -x staff bob@example.com nosuch@testhost 2>&1)

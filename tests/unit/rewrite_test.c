@@ -1,6 +1,8 @@
 /* Unit tests over core/rewrite.c: rule parsing, matching, substitution, the shipped rules, binding. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 #include "unit.h"
 #include "rewrite.h"
@@ -360,4 +362,33 @@ TEST(rewrite_bind)
 	rw_free(&rw);
 	arena_free(&ar);
 	unenv();
+}
+
+/* equivlist: names, comments and case; only leading hops go, and never the last word. */
+TEST(rewrite_equiv)
+{
+	char path[] = "/tmp/equivtestXXXXXX";
+	const char *text = "# other names\noldname\n\nOther.Example\n";
+	Rewrite rw;
+	int fd;
+
+	fd = mkstemp(path);
+	if (!CHECK(fd >= 0))
+		return;
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	rules(&rw, "x >> y\n");
+	CHECK(rw_equivload(&rw, path) == 0);
+	CHECK(rw.nequiv == 2);
+	CHECKSTR(rw_unequiv(&rw, "oldname!alice"), "alice");
+	CHECKSTR(rw_unequiv(&rw, "other.example!OLDNAME!bob@x.org"), "bob@x.org");
+	CHECKSTR(rw_unequiv(&rw, "far!oldname!alice"), "far!oldname!alice");
+	CHECKSTR(rw_unequiv(&rw, "oldnamex!alice"), "oldnamex!alice");
+	CHECKSTR(rw_unequiv(&rw, "oldname!"), "oldname!");
+	CHECKSTR(rw_unequiv(&rw, "alice"), "alice");
+	unlink(path);
+	rw_free(&rw);
+	rules(&rw, "x >> y\n");
+	CHECK(rw_equivload(&rw, path) == 0 && rw.nequiv == 0);
+	rw_free(&rw);
 }
