@@ -31,6 +31,12 @@ applet_lookup(const char *name)
 	return NULL;
 }
 
+int
+applet_known(const char *name)
+{
+	return applet_lookup(name) != NULL;
+}
+
 /* For core's proc_exec: an applet named as a program runs from this binary. */
 int
 applet_call(char **argv)

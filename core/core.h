@@ -123,6 +123,7 @@ int announce(const char *s, const char *defsvc, int backlog);
 int sock_name(int fd, int peer, char *host, size_t hn, char *port, size_t pn);
 
 /* proc.c: programs run with an argv, never through a shell. */
+int applet_known(const char *name);	/* the registry's: is name an applet */
 int applet_call(char **argv);	/* the registry's: run applet argv[0] here, or -1 */
 void proc_exec(char **argv) __attribute__((noreturn));
 pid_t proc_start(char **argv, int in, int out);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core.h"
+
+/*
+ * What exec would do before an applet runs in this process: close every fd
+ * marked close-on-exec, or pipes and files of the caller leak into it (and a
+ * detached runq would hold its parent's pipes open for hours).
+ */
+static void
+closeonexec(void)
+{
+	long fd, max;
+	int fl;
+
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if ((fl = fcntl(fd, F_GETFD)) >= 0 && (fl & FD_CLOEXEC))
+			close(fd);
+}
 
 /*
  * Replace this process with argv. A bare name that is one of our applets runs
@@ -20,7 +40,9 @@ proc_exec(char **argv)
 
 	if (argv == NULL || argv[0] == NULL)
 		die(EX_SOFTWARE, "exec: empty command");
-	if (strchr(argv[0], '/') == NULL && (r = applet_call(argv)) >= 0) {
+	if (strchr(argv[0], '/') == NULL && applet_known(argv[0])) {
+		closeonexec();
+		r = applet_call(argv);
 		fflush(stdout);
 		_exit(r);
 	}

@@ -321,4 +321,19 @@ else
 	diag "not root: ownership checks skipped"
 fi
 
+# --- a queued remote delivery with the queue kicked (qer -K starts runq in
+# the background): send -r returns at once even when the mailer is slow,
+# because runq holds none of send's pipes
+mkdir -p "$T/slowbin"
+printf '#!/bin/sh\ncat >/dev/null\nsleep 6\nexit 75\n' >"$T/slowbin/remotemail"
+chmod +x "$T/slowbin/remotemail"
+cp "$top/configs/root/lib/rewrite" "$R/lib/rewrite"
+t0=$(date +%s)
+printf 'From glenda Mon Jan  2 15:04:05 2006\nSubject: kick\n\nfar\n' | PATH="$T/slowbin:$PATH" "$UPAS" send -r 'example.org!zed'
+st=$?
+t1=$(date +%s)
+is "$st" 0 "a kicked remote delivery is queued"
+check "send does not wait for the kicked runq" test $((t1 - t0)) -le 3
+sleep 7
+
 done_testing
