@@ -310,17 +310,24 @@ lock_touch(Mlock *l)
 	return 0;
 }
 
+/* Give up the dotlock, keeping the fcntl lock. */
 void
-lock_release(Mlock *l)
+lock_dropdot(Mlock *l)
 {
-	struct flock fl;
-
 	if (l->dot[0])
 		unlink(l->dot);
 	if (l->dotfd >= 0)
 		close(l->dotfd);
 	l->dotfd = -1;
 	l->dot[0] = 0;
+}
+
+void
+lock_release(Mlock *l)
+{
+	struct flock fl;
+
+	lock_dropdot(l);
 	if (l->fd >= 0) {
 		memset(&fl, 0, sizeof fl);
 		fl.l_type = F_UNLCK;

@@ -520,8 +520,15 @@ mbox_append(const char *path, const char *sender, time_t when, const char *msg, 
 		else if (tail[0] != '\n')
 			pad = "\n";
 	}
+	/*
+	 * The dotlock holds the size to cut back to. It goes (and its removal
+	 * is made durable by the directory fsync) before success is reported:
+	 * left to reappear after a power loss it would cut off a delivered
+	 * message. Until then the fcntl lock still holds the mailbox.
+	 */
 	if ((pad[0] && pwrite(fd, pad, strlen(pad), size) != (ssize_t)strlen(pad)) ||
-	    pwriteall(fd, s.p, s.n, size + strlen(pad)) < 0 || fsync(fd) < 0 || mb_fsyncparent(path) < 0) {
+	    pwriteall(fd, s.p, s.n, size + strlen(pad)) < 0 || fsync(fd) < 0 ||
+	    (lock_dropdot(&l), mb_fsyncparent(path) < 0)) {
 		seterr("%s:", path);
 		if (ftruncate(fd, size) < 0 || fsync(fd) < 0)
 			logmsg("mbox", "%s: cannot cut back a failed append: %s", path, strerror(errno));

@@ -87,6 +87,7 @@ enum { LK_READ, LK_WRITE };
 int lock_mbox(Mlock *l, int fd, const char *path, int how, int waitms);
 int lock_setsize(Mlock *l, uint64_t size);
 int lock_touch(Mlock *l);
+void lock_dropdot(Mlock *l);
 void lock_release(Mlock *l);
 /* A dead appender's dotlock: the size the mailbox had before it, or -1. */
 int64_t lock_crashed(const char *path);
