@@ -4,13 +4,16 @@
  * As upas: typed headers end at the first line without a colon or with an
  * unknown name; Date, From, To, Cc, Subject and the MIME headers are added;
  * bodies are 7bit US-ASCII or 8bit UTF-8, never quoted-printable; no
- * Message-ID (the SMTP client adds one).
+ * Message-ID (the SMTP client adds one). -ps and -pe make RFC 3156
+ * PGP/MIME with gpg.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include "applet.h"
@@ -47,7 +50,13 @@ static struct {
 	int natt;
 	List alias;		/* "name\0addr addr" lines of box/LOGIN/names */
 	char sendflags[8];
+	int pgp;		/* PGPSIGN|PGPENC */
 } M;
+
+enum {
+	PGPSIGN = 1,
+	PGPENC = 2,
+};
 
 static const char *known[] = {
 	"from", "to", "cc", "bcc", "sender", "reply-to", "in-reply-to", "date", "subject",
@@ -326,7 +335,7 @@ attpart(Str *o, Att *a)
 {
 	const char *type = a->type, *data = a->data, *nl;
 	size_t n = a->n;
-	int text, eight;
+	int text, eight, plain;
 
 	if (type && strcmp(type, "mime") == 0) {
 		str_addn(o, data, n);
@@ -340,12 +349,14 @@ attpart(Str *o, Att *a)
 		data = nl ? nl + 1 : data + a->n;
 	}
 	text = mime_istext(data, n, &eight);
+	/* RFC 3156 §3: signed data must be 7bit to survive a relay's downgrade */
+	plain = text && (!eight || !(M.pgp & PGPSIGN) || strncasecmp(type, "message/", 8) == 0);
 	str_fmt(o, "Content-Type: %s", type);
 	if (text && strncasecmp(type, "text/", 5) == 0 && strchr(type, ';') == NULL)
 		str_fmt(o, "; charset=%s", eight ? "UTF-8" : "US-ASCII");
 	str_fmt(o, "\nContent-Disposition: %s", a->inl ? "inline" : "attachment");
 	mime_param(o, "filename", basename_of(a->path));
-	if (text && (strncasecmp(type, "text/", 5) == 0 || strncasecmp(type, "message/", 8) == 0)) {
+	if (plain && (strncasecmp(type, "text/", 5) == 0 || strncasecmp(type, "message/", 8) == 0)) {
 		str_fmt(o, "\nContent-Transfer-Encoding: %s\n\n", eight ? "8bit" : "7bit");
 		str_addn(o, data, n);
 	} else if (strncasecmp(type, "message/", 8) == 0) {
@@ -436,14 +447,191 @@ hasfield(const char *text, size_t n, const char *name)
 	return 0;
 }
 
+/* The content: Content-* header lines, a blank line and the body, single part or multipart/mixed. */
+static void
+entity(Str *o, const char *body, size_t nbody, int nobody)
+{
+	char bound[40];
+	int i, b64 = 0, eight = 0;
+
+	/* a typed Content-Type means the user encoded the body */
+	if (!nobody && nbody > 0 && !typed("content-type") &&
+	    (!mime_istext(body, nbody, &eight) || (eight && (M.pgp & PGPSIGN))))
+		b64 = 1;
+	if (M.natt == 0) {
+		bodyhdr(o, body, nbody, b64);
+		str_addc(o, '\n');
+		bodytext(o, body, nbody, b64, 1);
+		return;
+	}
+	do
+		mime_boundary(bound, sizeof bound, NULL, 0);
+	while (clash(bound, body, nbody));
+	str_fmt(o, "Content-Type: multipart/mixed;\n boundary=\"%s\"\n\n", bound);
+	str_adds(o, "This is a multi-part message in MIME format.");
+	if (!nobody && (nbody > 0 || typed("content-type"))) {
+		str_fmt(o, "\n--%s\n", bound);
+		bodyhdr(o, body, nbody, b64);
+		str_addc(o, '\n');
+		bodytext(o, body, nbody, b64, 0);
+	}
+	for (i = 0; i < M.natt; i++) {
+		str_fmt(o, "\n--%s\n", bound);
+		attpart(o, &M.att[i]);
+	}
+	str_fmt(o, "\n--%s--\n", bound);
+}
+
+/* An unlinked temporary file for gpg's input or output. */
+static int
+tmpfd(void)
+{
+	char path[] = "/tmp/upasgpgXXXXXX";
+	int fd;
+
+	if ((fd = memfd_create("upasgpg", MFD_CLOEXEC)) >= 0)
+		return fd;
+	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
+		die(EX_OSERR, "temporary file:");
+	unlink(path);
+	return fd;
+}
+
+/*
+ * Run gpg ($GPG when set) with args and in (LF made CRLF: RFC 3156 signs and
+ * encrypts the canonical form) on its stdin; what it writes, armoured, goes to out.
+ * Its stderr is ours, so its complaint (no key, no agent) is what the user
+ * sees; then nothing is sent.
+ */
+static void
+gpg(Str *out, char **args, int nargs, const char *in, size_t n)
+{
+	char **av, buf[8192];
+	const char *g = getenv("GPG");
+	Str c = { 0 };
+	size_t i;
+	ssize_t r;
+	int ifd, ofd, ac = 0, st;
+	pid_t pid;
+
+	av = xmalloc((nargs + 5) * sizeof av[0]);
+	av[ac++] = (char *)(g && *g ? g : "gpg");
+	av[ac++] = "--batch";
+	av[ac++] = "--quiet";
+	av[ac++] = "--armor";
+	memcpy(av + ac, args, nargs * sizeof av[0]);
+	av[ac + nargs] = NULL;
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\n')
+			str_addc(&c, '\r');
+		str_addc(&c, in[i]);
+	}
+	ifd = tmpfd();
+	ofd = tmpfd();
+	if (fd_writeall(ifd, c.p, c.n) < 0 || lseek(ifd, 0, SEEK_SET) < 0)
+		die(EX_OSERR, "temporary file:");
+	str_free(&c);
+	if ((pid = proc_start(av, ifd, ofd)) < 0)
+		die(EX_OSERR, "%s: %s", av[0], lasterr());
+	close(ifd);
+	if ((st = proc_wait(pid)) != 0)
+		die(EX_UNAVAILABLE, "%s failed (status %d): nothing sent", av[0], st);
+	if (lseek(ofd, 0, SEEK_SET) < 0)
+		die(EX_OSERR, "temporary file:");
+	while ((r = read(ofd, buf, sizeof buf)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			die(EX_IOERR, "reading %s's output:", av[0]);
+		}
+		if (out->n + r > 2 * (size_t)LIM_MSG)
+			die(EX_DATAERR, "%s's output larger than %d bytes", av[0], 2 * LIM_MSG);
+		str_addn(out, buf, r);
+	}
+	close(ofd);
+	if (out->n == 0 || out->p[out->n - 1] != '\n')
+		die(EX_UNAVAILABLE, "%s wrote no armoured output", av[0]);
+	free(av);
+}
+
+/*
+ * RFC 3156 §5: the entity, then a detached signature of its canonical form.
+ * The newline before a boundary is the boundary's, so one is added after the
+ * signed text, which keeps its own last newline. SHA-256 is asked for, so
+ * micalg can say so.
+ */
+static void
+signpart(Str *o, const char *p, size_t n)
+{
+	static char *args[] = { "--detach-sign", "--digest-algo", "SHA256" };
+	char bound[40];
+	Str sig = { 0 };
+
+	gpg(&sig, args, nelem(args), p, n);
+	mime_boundary(bound, sizeof bound, p, n);
+	str_fmt(o, "Content-Type: multipart/signed; micalg=pgp-sha256;\n"
+	    " protocol=\"application/pgp-signature\";\n boundary=\"%s\"\n\n", bound);
+	str_fmt(o, "This is an OpenPGP/MIME signed message (RFC 3156).\n--%s\n", bound);
+	str_addn(o, p, n);
+	str_fmt(o, "\n--%s\n", bound);
+	str_adds(o, "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
+	    "Content-Description: OpenPGP digital signature\n"
+	    "Content-Disposition: attachment; filename=\"signature.asc\"\n\n");
+	str_addn(o, sig.p, sig.n);
+	str_fmt(o, "--%s--\n", bound);
+	str_free(&sig);
+}
+
+/*
+ * RFC 3156 §4: the entity encrypted to every recipient, Bcc too. An address
+ * with an @ is asked for as <addr>, which gpg matches exactly; a local name
+ * as is.
+ */
+static void
+encpart(Str *o, const char *p, size_t n)
+{
+	char **args, bound[40];
+	Str enc = { 0 }, who = { 0 };
+	int i, na = 0;
+
+	args = xmalloc((2 * M.rcpt.n + 1) * sizeof args[0]);
+	args[na++] = "--encrypt";
+	for (i = 0; i < M.rcpt.n; i++) {
+		args[na++] = "--recipient";
+		if (strchr(M.rcpt.v[i], '@')) {
+			str_reset(&who);
+			str_fmt(&who, "<%s>", M.rcpt.v[i]);
+			args[na++] = arena_strdup(&M.ar, who.p);
+		} else
+			args[na++] = M.rcpt.v[i];
+	}
+	gpg(&enc, args, na, p, n);
+	mime_boundary(bound, sizeof bound, enc.p, enc.n);
+	str_fmt(o, "Content-Type: multipart/encrypted;\n"
+	    " protocol=\"application/pgp-encrypted\";\n boundary=\"%s\"\n\n", bound);
+	str_fmt(o, "This is an OpenPGP/MIME encrypted message (RFC 3156).\n--%s\n", bound);
+	str_adds(o, "Content-Type: application/pgp-encrypted\n"
+	    "Content-Description: PGP/MIME version identification\n\nVersion: 1\n");
+	str_fmt(o, "\n--%s\n", bound);
+	str_adds(o, "Content-Type: application/octet-stream; name=\"encrypted.asc\"\n"
+	    "Content-Description: OpenPGP encrypted message\n"
+	    "Content-Disposition: inline; filename=\"encrypted.asc\"\n\n");
+	str_addn(o, enc.p, enc.n);
+	str_fmt(o, "--%s--\n", bound);
+	str_free(&enc);
+	str_free(&who);
+	free(args);
+}
+
 static void
 compose(Str *o, const Addr *from, const char *subject, const char *replyto, const char *body, size_t nbody, int nobody)
 {
-	char date[64], bound[40];
+	char date[64];
 	size_t hstart = o->n;
-	int i, b64 = 0, eight;
+	int i, eight;
 	Hdr *h;
 	List none = { 0 };
+	Str e = { 0 }, s = { 0 };
 
 	headersfile(o);
 	if (!typed("date") && !hasfield(o->p + hstart, o->n - hstart, "date")) {
@@ -479,31 +667,21 @@ compose(Str *o, const Addr *from, const char *subject, const char *replyto, cons
 	if (replyto && !typed("in-reply-to"))
 		str_fmt(o, "In-Reply-To: %s\n", replyto);
 	str_adds(o, "MIME-Version: 1.0\n");
-	/* a typed Content-Type means the user encoded the body */
-	if (!nobody && nbody > 0 && !typed("content-type") && !mime_istext(body, nbody, &eight))
-		b64 = 1;
-	if (M.natt == 0) {
-		bodyhdr(o, body, nbody, b64);
-		str_addc(o, '\n');
-		bodytext(o, body, nbody, b64, 1);
+	if (M.pgp == 0) {
+		entity(o, body, nbody, nobody);
 		return;
 	}
-	do
-		mime_boundary(bound, sizeof bound, NULL, 0);
-	while (clash(bound, body, nbody));
-	str_fmt(o, "Content-Type: multipart/mixed;\n boundary=\"%s\"\n\n", bound);
-	str_adds(o, "This is a multi-part message in MIME format.");
-	if (!nobody && (nbody > 0 || typed("content-type"))) {
-		str_fmt(o, "\n--%s\n", bound);
-		bodyhdr(o, body, nbody, b64);
-		str_addc(o, '\n');
-		bodytext(o, body, nbody, b64, 0);
+	entity(&e, body, nbody, nobody);
+	if (M.pgp & PGPSIGN) {
+		signpart(&s, e.p, e.n);
+		str_free(&e);
+		e = s;
 	}
-	for (i = 0; i < M.natt; i++) {
-		str_fmt(o, "\n--%s\n", bound);
-		attpart(o, &M.att[i]);
-	}
-	str_fmt(o, "\n--%s--\n", bound);
+	if (M.pgp & PGPENC)
+		encpart(o, e.p, e.n);
+	else
+		str_addn(o, e.p, e.n);
+	str_free(&e);
 }
 
 /* Read the whole of stdin, CRLF made LF, at most LIM_MSG octets. */
@@ -615,7 +793,7 @@ marshal_main(int argc, char **argv)
 	Str o = { 0 };
 
 	memset(&M, 0, sizeof M);
-	while ((c = getopt(argc, argv, "a:A:C:B:Fr#xnd8S:R:s:t:")) != -1) {
+	while ((c = getopt(argc, argv, "a:A:C:B:Fr#xnd8p:S:R:s:t:")) != -1) {
 		switch (c) {
 		case 'a':
 		case 'A':
@@ -644,6 +822,17 @@ marshal_main(int argc, char **argv)
 			break;
 		case '8':
 			eight = 1;
+			break;
+		case 'p':
+			if (*optarg == 0)
+				usage();
+			for (up = optarg; *up; up++)
+				if (*up == 's')
+					M.pgp |= PGPSIGN;
+				else if (*up == 'e')
+					M.pgp |= PGPENC;
+				else
+					usage();
 			break;
 		case 'S':
 			saveto = optarg;

@@ -167,7 +167,7 @@ complete(Str *o, const char *m, size_t n, const Addr *sender, const char *fullna
 		if ((k = fieldname(m + p, n - p)) == 0)
 			break;
 		/* the field and its continuation lines */
-		for (f = p; f < n; f = e + 1) {
+		for (f = e = p; f < n; f = e + 1) {
 			e = f;
 			while (e < n && m[e] != '\n')
 				e++;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # marshal: typed headers, RFC 2047 subjects and names, UTF-8 bodies, attachments
 # (types, RFC 2231 names, message/rfc822), -C/-B, -8, aliases, the headers file,
-# -R, -S, -t, -n, -x; the result parsed with python3's email package.
+# -R, -S, -t, -n, -x, -ps/-pe (PGP/MIME through gpg); the result parsed with
+# python3's email package.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -278,6 +279,113 @@ PY
 	is "$out" OK "marshal through send: Python's mailbox reads the delivered message"
 else
 	diag "send not built: skipping delivery through send"
+fi
+
+# --- -ps, -pe, -pes: RFC 3156 PGP/MIME made by gpg, delivered by the real send
+if command -v gpg >/dev/null 2>&1 && "$UPAS" --list | grep -qx send && [ -d "$top/configs/root/lib" ]; then
+	export GNUPGHOME="$T/gnupg"
+	mkdir -m 700 "$GNUPGHOME"
+	# no key servers or WKD: a missing key must fail here, not be fetched
+	printf 'auto-key-locate local\nno-auto-key-retrieve\n' >"$GNUPGHOME/gpg.conf"
+	gpg --batch --passphrase '' --quick-gen-key 'Test <alice@example.com>' default default never >/dev/null 2>&1
+	is $? 0 "gpg: a throwaway key"
+	cp -r "$top/configs/root/lib/." "$UPASROOT/lib/"
+	{ printf 'alice@example\\.com\t>>\t\\m/box/alice/mbox\nbob@example\\.com\t>>\t\\m/box/bob/mbox\n'
+	  cat "$top/configs/root/lib/rewrite"; } >"$UPASROOT/lib/rewrite"
+	mkdir -p "$UPASROOT/box/alice" "$UPASROOT/box/bob"
+	printf 'signed Grüße\n' >"$T/note.txt"
+	# pgpcheck DESC SCRIPT: the last message of box/alice/mbox as m (raw bytes in raw);
+	# part(raw, i) is the i-th body part of raw, byte for byte, as a signer saw it;
+	# gpg(args, input) runs gpg; verify(raw) checks a multipart/signed; the script prints OK or why not
+	pgpcheck() {
+		out=$(python3 - "$UPASROOT/box/alice/mbox" "$T" <<PY 2>&1
+import email, email.policy, mailbox, subprocess, sys
+T = sys.argv[2]
+box = mailbox.mbox(sys.argv[1], create=False)
+raw = box.get_bytes(box.keys()[-1])
+m = email.message_from_bytes(raw, policy=email.policy.default)
+def fail(why):
+    print(why); sys.exit(0)
+def parse(b):
+    return email.message_from_bytes(b, policy=email.policy.default)
+def part(raw, i):
+    d = b"--" + parse(raw).get_boundary().encode()
+    nl = b"\r\n" if b"\r\n" in raw else b"\n"
+    body = raw.split(nl + nl, 1)[1]
+    return body.split(nl + d)[i + 1][len(nl):]
+def gpg(args, data):
+    r = subprocess.run(["gpg", "--batch"] + args, input=data, capture_output=True)
+    if r.returncode != 0: fail("gpg %s: %s" % (args, r.stderr.decode(errors="replace")))
+    return r.stdout
+def verify(raw):
+    signed = part(raw, 0).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    open(T + "/signed", "wb").write(signed)
+    open(T + "/sig.asc", "wb").write(parse(raw).get_payload()[1].get_payload(decode=True))
+    gpg(["--verify", T + "/sig.asc", T + "/signed"], b"")
+    return parse(signed)
+$2
+print("OK")
+PY
+)
+		is "$out" OK "$1"
+	}
+
+	"$UPAS" marshal -ps -s 'signed one' -a "$T/note.txt" alice@example.com >"$T/out" 2>&1 <<EOF
+Hello Wörld,
+a signed body.
+EOF
+	is $? 0 "-ps: exit 0"
+	pgpcheck "-ps: multipart/signed whose detached signature gpg verifies" '
+if m.get_content_type() != "multipart/signed": fail(m.get_content_type())
+if m.get_param("micalg") != "pgp-sha256" or m.get_param("protocol") != "application/pgp-signature": fail(str(m["Content-Type"]))
+if str(m["Subject"]) != "signed one": fail("subject")
+p = m.get_payload()
+if len(p) != 2 or p[1].get_content_type() != "application/pgp-signature": fail([x.get_content_type() for x in p])
+inner = verify(raw)
+if inner.get_content_type() != "multipart/mixed": fail("inner " + inner.get_content_type())
+q = list(inner.iter_parts())
+if [x.get_content_type() for x in q] != ["text/plain", "text/plain"]: fail([x.get_content_type() for x in q])
+if q[0].get_content().replace("\r\n", "\n") != "Hello Wörld,\na signed body.\n": fail("body %r" % q[0].get_content())
+if q[1].get_payload(decode=True).replace(b"\r\n", b"\n") != open(T + "/note.txt", "rb").read(): fail("attachment")
+if any(c >= 0x80 for c in part(raw, 0)): fail("signed part is not 7bit")
+'
+
+	printf 'the secret text\n' | "$UPAS" marshal -pe -s 'encrypted one' alice@example.com >"$T/out" 2>&1
+	is $? 0 "-pe: exit 0"
+	pgpcheck "-pe: multipart/encrypted that gpg decrypts to the text part" '
+if m.get_content_type() != "multipart/encrypted" or m.get_param("protocol") != "application/pgp-encrypted": fail(str(m["Content-Type"]))
+if b"secret text" in raw: fail("plain text in the message")
+p = m.get_payload()
+if [x.get_content_type() for x in p] != ["application/pgp-encrypted", "application/octet-stream"]: fail([x.get_content_type() for x in p])
+if p[0].get_payload(decode=True).strip() != b"Version: 1": fail("version part %r" % p[0].get_payload())
+inner = parse(gpg(["--decrypt"], p[1].get_payload(decode=True)))
+if inner.get_content_type() != "text/plain": fail(inner.get_content_type())
+if inner.get_content().replace("\r\n", "\n") != "the secret text\n": fail("decrypted %r" % inner.get_content())
+'
+
+	printf 'signed and sealed\n' | "$UPAS" marshal -ps -pe -s both alice@example.com >"$T/out" 2>&1
+	is $? 0 "-ps -pe: exit 0"
+	pgpcheck "-ps -pe: encrypted multipart/signed, the signature verifies after decryption" '
+if m.get_content_type() != "multipart/encrypted": fail(m.get_content_type())
+dec = gpg(["--decrypt"], m.get_payload()[1].get_payload(decode=True))
+if parse(dec).get_content_type() != "multipart/signed": fail("inner " + parse(dec).get_content_type())
+inner = verify(dec)
+if inner.get_content().replace("\r\n", "\n") != "signed and sealed\n": fail("body %r" % inner.get_content())
+'
+	n1=$(grep -c '^From ' "$UPASROOT/box/alice/mbox")
+
+	printf 'x\n' | "$UPAS" marshal -pe bob@example.com alice@example.com >"$T/out" 2>&1; st=$?
+	is "$st" 69 "-pe to a recipient without a key: exit 69"
+	like "$(cat "$T/out")" 'bob@example.com' "-pe without a key: gpg names the recipient"
+	like "$(cat "$T/out")" 'nothing sent' "-pe without a key: marshal says nothing was sent"
+	check "-pe without a key: nothing delivered to bob" test ! -s "$UPASROOT/box/bob/mbox"
+	is "$(grep -c '^From ' "$UPASROOT/box/alice/mbox")" "$n1" "-pe without a key: nothing delivered to alice"
+	printf 'x\n' | GPG=$T/no-such-gpg "$UPAS" marshal -ps alice@example.com >"$T/out" 2>&1; st=$?
+	is "$st" 69 "\$GPG not there: exit 69"
+	is "$(grep -c '^From ' "$UPASROOT/box/alice/mbox")" "$n1" "\$GPG not there: nothing delivered"
+	"$UPAS" marshal -pz alice@example.com </dev/null >/dev/null 2>&1; is $? 64 "-p with a letter other than e or s: usage"
+else
+	diag "gpg or send missing: skipping -ps and -pe"
 fi
 
 done_testing
