@@ -119,8 +119,9 @@ filter_main(int argc, char **argv)
 	if (flagn) {
 		printf("%s\n", file.p);
 	} else if (mb_append(file.p, snd, time(NULL), msg, n) < 0) {
+		int temp = err_temporary(errno);
 		warn("%s: %s", file.p, lasterr());
-		return errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_CANTCREAT;
+		return temp ? EX_TEMPFAIL : EX_CANTCREAT;
 	} else
 		logmsg("mail", "delivered %s From %s %zu", argv[0], snd, n);
 	str_free(&in);

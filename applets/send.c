@@ -606,7 +606,7 @@ catmail(Dest *d)
 	}
 	if (geteuid() != 0) {
 		if (mb_append(d->repl1, S.sender, S.when, S.msg, S.n) < 0) {
-			temp = errno == EWOULDBLOCK || errno == ENOSPC || errno == EDQUOT;
+			temp = err_temporary(errno);
 			fail(d, lasterr(), temp, EX_CANTCREAT);
 			return;
 		}
@@ -628,7 +628,7 @@ catmail(Dest *d)
 			_exit(EX_OSERR);
 		}
 		if (mb_append(d->repl1, S.sender, S.when, S.msg, S.n) < 0) {
-			temp = errno == EWOULDBLOCK || errno == ENOSPC || errno == EDQUOT;
+			temp = err_temporary(errno);
 			fd_writeall(p[1], lasterr(), strlen(lasterr()));
 			_exit(temp ? EX_TEMPFAIL : EX_CANTCREAT);
 		}

@@ -19,6 +19,7 @@ void die(int status, const char *fmt, ...) PRINTF(2, 3) __attribute__((noreturn)
 void warn(const char *fmt, ...) PRINTF(1, 2);
 void seterr(const char *fmt, ...) PRINTF(1, 2);	/* the last error, for callers */
 const char *lasterr(void);
+int err_temporary(int e);	/* an errno worth a retry, not a bounce */
 void logmsg(const char *log, const char *fmt, ...) PRINTF(2, 3);
 void fmtv(char *buf, size_t n, const char *fmt, va_list ap);
 

@@ -65,6 +65,23 @@ seterr(const char *fmt, ...)
 	memcpy(errbuf, buf, sizeof buf);
 }
 
+/*
+ * Is a failure with this errno worth trying again later? Only what the
+ * message or its address caused, or what no retry can mend, is permanent:
+ * bouncing mail for a full disk, a busy lock or a lack of file descriptors
+ * would lose it.
+ */
+int
+err_temporary(int e)
+{
+	switch (e) {
+	case ENOENT: case ENOTDIR: case EACCES: case EPERM: case ELOOP:
+	case EISDIR: case EINVAL: case EFBIG: case ENAMETOOLONG:
+		return 0;
+	}
+	return 1;
+}
+
 const char *
 lasterr(void)
 {

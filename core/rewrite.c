@@ -777,7 +777,7 @@ step(Bind *bd, Dest *d, List *next)
 		d->status = D_TRANSLATE;
 		if (err.n)
 			d->err = arena_strdup(b->ar, err.p);
-		d->temp = st < 0;
+		d->temp = st < 0 || st == EX_TEMPFAIL;
 		bind(bd, d);
 		break;
 	}

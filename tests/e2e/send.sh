@@ -321,6 +321,13 @@ else
 	diag "not root: ownership checks skipped"
 fi
 
+# --- a translator that fails temporarily makes a temporary failure, not a bounce
+printf '#!/bin/sh\necho "try later" >&2\nexit 75\n' >"$T/tempfail"
+chmod +x "$T/tempfail"
+{ printf 'later translate "%s"\n' "$T/tempfail"; cat "$top/configs/root/lib/rewrite"; } >"$R/lib/rewrite"
+printf 'From glenda Mon Jan  2 15:04:05 2006\nSubject: t\n\nx\n' | "$UPAS" send -r later >/dev/null 2>&1
+is $? 75 "a translator exiting 75 is a temporary failure"
+
 # --- a queued remote delivery with the queue kicked (qer -K starts runq in
 # the background): send -r returns at once even when the mailer is slow,
 # because runq holds none of send's pipes
