@@ -116,6 +116,11 @@ filter_main(int argc, char **argv)
 		}
 		regfree(&re);
 	}
+	/* the name may hold text matched in the message: it must not climb */
+	if (!path_clean(file.p)) {
+		warn("%s: bad mailbox name", file.p);
+		return EX_DATAERR;
+	}
 	if (flagn) {
 		printf("%s\n", file.p);
 	} else if (mb_append(file.p, snd, time(NULL), msg, n) < 0) {

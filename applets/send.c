@@ -515,7 +515,7 @@ bindlocal(Binder *b, Dest *d, Str *fwd)
 	char **v;
 
 	d->user = userof(b->ar, d->addr);
-	if (path[0] != '/' || strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0)) {
+	if (path[0] != '/' || !path_clean(path)) {
 		d->status = D_UNKNOWN;
 		return 0;
 	}

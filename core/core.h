@@ -94,6 +94,7 @@ void bio_discard(Bio *b);
 /* path.c: every path derives from one mail root (MAILROOT, moved by UPASROOT). */
 const char *upas_root(void);
 int name_ok(const char *s);
+int path_clean(const char *p);	/* no empty, . or .. component */
 int upas_path(char *buf, size_t n, ...);	/* components, then NULL */
 char *readfile(const char *path, size_t max, size_t *len);
 char *readfileat(int dfd, const char *name, size_t max, size_t *len);	/* no symlink */

@@ -35,6 +35,33 @@ name_ok(const char *s)
 	return n <= 255;
 }
 
+/*
+ * A path built from rules and addresses: no empty, "." or ".." component and
+ * no control characters, so text from an address cannot climb out of the
+ * directory a rule names, nor alias another file in it.
+ */
+int
+path_clean(const char *p)
+{
+	const char *c = p, *e;
+
+	if (*p == '/')
+		c++;
+	for (;;) {
+		e = strchr(c, '/');
+		if (e == NULL)
+			e = c + strlen(c);
+		if (e == c || (e - c == 1 && c[0] == '.') || (e - c == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		for (; c < e; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				return 0;
+		if (*e == 0)
+			return 1;
+		c = e + 1;
+	}
+}
+
 /* ROOT/c1/c2/...: each component must pass name_ok. */
 int
 upas_path(char *buf, size_t n, ...)

@@ -321,6 +321,15 @@ else
 	diag "not root: ownership checks skipped"
 fi
 
+# --- quoted local parts cannot name a path outside one user's box
+cp "$top/configs/root/lib/rewrite" "$R/lib/rewrite"
+for a in 'local!"."' 'local!"alice/."' 'local!"./alice"' 'local!".."'; do
+	printf 'From glenda Mon Jan  2 15:04:05 2006\nSubject: t\n\nx\n' | "$UPAS" send -r "$a" >/dev/null 2>&1
+	st=$?
+	check "$a is refused" test "$st" != 0
+done
+check "nothing written to box/mbox" test ! -e "$R/box/mbox"
+
 # --- a translator that fails temporarily makes a temporary failure, not a bounce
 printf '#!/bin/sh\necho "try later" >&2\nexit 75\n' >"$T/tempfail"
 chmod +x "$T/tempfail"

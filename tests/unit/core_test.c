@@ -179,6 +179,9 @@ TEST(path_root)
 	CHECKSTR(upas_root(), MAILROOT);
 	unsetenv("UPASROOT");
 	CHECK(name_ok("glenda") && name_ok(".x") && !name_ok(".") && !name_ok("a/b"));
+	CHECK(path_clean("/mail/box/glenda/mbox") && path_clean("box/.x/mbox") && path_clean("a"));
+	CHECK(!path_clean("/mail/box/./mbox") && !path_clean("/mail/box/../x") && !path_clean("/mail/box/x/.."));
+	CHECK(!path_clean("/mail//box") && !path_clean("/mail/box/") && !path_clean("") && !path_clean("a\nb"));
 }
 
 static char *
