@@ -355,13 +355,38 @@ readjournal(int jfd, Journal *j)
 	return done == j->tailsize && h == j->h ? 0 : -1;
 }
 
-/* Finish a rewrite that crashed; called with the write locks held. */
+/* Do the mailbox's bytes [from, to) equal the journal's new text there? */
+static int
+journalmatch(int fd, int jfd, const Journal *j, uint64_t from, uint64_t to)
+{
+	char *a = xmalloc(LIM_MBOXBUF), *b = xmalloc(LIM_MBOXBUF);
+	size_t want;
+	int same = from >= j->start && to <= j->start + j->tailsize;
+
+	while (same && from < to) {
+		want = to - from < LIM_MBOXBUF ? to - from : LIM_MBOXBUF;
+		same = pread(fd, a, want, from) == (ssize_t)want &&
+		    pread(jfd, b, want, from - j->start) == (ssize_t)want && memcmp(a, b, want) == 0;
+		from += want;
+	}
+	free(a);
+	free(b);
+	return same;
+}
+
+/*
+ * Finish a rewrite that crashed; called with the write locks held. Only a
+ * mailbox in a state the rewrite itself leaves is touched: its old size, or
+ * grown by exactly the journal's bytes. Any other size means another program
+ * appended since the crash: replaying would overwrite that message, so the
+ * journal is set aside (or dropped, when the rewrite had in fact finished).
+ */
 static int
 replay(int fd, const char *path, Mlock *l)
 {
 	char jp[LIM_PATHNAME], aside[LIM_PATHNAME + 32];
 	struct stat st;
-	uint64_t lo, hi;
+	uint64_t size, end;
 	Journal j;
 	int jfd;
 
@@ -378,9 +403,14 @@ replay(int fd, const char *path, Mlock *l)
 		close(jfd);
 		return -1;
 	}
-	lo = j.oldsize < j.start + j.tailsize ? j.oldsize : j.start + j.tailsize;
-	hi = j.oldsize > j.start + j.tailsize ? j.oldsize : j.start + j.tailsize;
-	if ((uint64_t)st.st_size < lo || (uint64_t)st.st_size > hi) {
+	size = st.st_size;
+	end = j.start + j.tailsize;
+	if (size != j.oldsize && size == end && journalmatch(fd, jfd, &j, j.start, end)) {
+		close(jfd);
+		unlink(jp);
+		return 0;
+	}
+	if (size != j.oldsize && !(size > j.oldsize && size <= end && journalmatch(fd, jfd, &j, j.oldsize, size))) {
 		/* someone wrote to the mailbox after the crash: keep the journal for a human */
 		close(jfd);
 		snprintf(aside, sizeof aside, "%s.%lld", jp, (long long)time(NULL));

@@ -515,6 +515,58 @@ TEST(mb_journal)
 	free(text);
 }
 
+/* A rewrite that finished its copy and truncation but not the journal's
+ * removal, then a small message appended by a program that knows nothing of
+ * journals: the replay must not overwrite that message. */
+TEST(mb_journal_foreign)
+{
+	char *p = tpath("jf.mbox"), *jp = tpath(".jf.mbox.journal"), *text, trailer[128];
+	static const char foreign[] = "From y Mon Jan  2 15:04:05 2006\nSubject: new\n\nz\n\n";
+	Mailbox *mb;
+	uint64_t start;
+	size_t n, tail;
+	char *m3;
+	int fd;
+
+	static const char one[] = "Subject: one\n\n1\n", three[] = "Subject: three\n\n3\n";
+	static const char two[] = "Subject: two\n\nthe second message is the long one, long enough\n"
+	    "that a short message appended later fits in the space it left\n";
+
+	CHECK(mb_append(p, "x", 1136214245, one, strlen(one)) == 0);
+	CHECK(mb_append(p, "x", 1136214245, two, strlen(two)) == 0);
+	CHECK(mb_append(p, "x", 1136214245, three, strlen(three)) == 0);
+	mb = mb_open(p, MB_RDONLY);
+	if (!CHECK(mb != NULL))
+		return;
+	start = mb_msg(mb, 1)->off;
+	mb_close(mb);
+	text = slurp(p, &n);
+	if (!CHECK((m3 = strstr(text, "From x Mon Jan  2 15:04:05 2006\nSubject: three")) != NULL))
+		return;
+	tail = n - (m3 - text);
+	fd = open(jp, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	CHECK(write(fd, m3, tail) == (ssize_t)tail);
+	snprintf(trailer, sizeof trailer, "upas-journal 1 %llu %zu %zu %llx\n", (unsigned long long)start, n,
+	    tail, (unsigned long long)mb_hash(0, m3, tail));
+	CHECK(write(fd, trailer, strlen(trailer)) == (ssize_t)strlen(trailer));
+	close(fd);
+	/* the rewrite's own work, done: message two gone, then a foreign append */
+	fd = open(p, O_WRONLY);
+	CHECK(pwrite(fd, m3, tail, start) == (ssize_t)tail && ftruncate(fd, start + tail) == 0);
+	CHECK(pwrite(fd, foreign, strlen(foreign), start + tail) == (ssize_t)strlen(foreign));
+	close(fd);
+	mb = mb_open(p, MB_RDWR);
+	CHECK(mb && mb_count(mb) == 3);
+	if (mb && mb_count(mb) == 3) {
+		Str s = { 0 };
+		CHECK(mb_read(mb, 2, &s) == 0);
+		CHECK(strstr(s.p, "Subject: new") != NULL);
+		str_free(&s);
+	}
+	mb_close(mb);
+	free(text);
+}
+
 /* The index is used when the mailbox is unchanged or grew, and rebuilt
  * when it is stale or corrupt. */
 TEST(mb_index)
