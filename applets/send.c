@@ -282,21 +282,11 @@ envdate(const char *p, size_t n)
 {
 	const char *e, *w[64];
 	size_t len[64];
-	int nw = 0;
+	int nw;
 
 	if (n < 5 || strncmp(p, "From ", 5) != 0 || (e = memchr(p, '\n', n)) == NULL)
 		return -1;
-	for (const char *q = p; q < e && nw < 64;) {
-		while (q < e && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q == e)
-			break;
-		w[nw] = q;
-		while (q < e && *q != ' ' && *q != '\t')
-			q++;
-		len[nw] = q - w[nw];
-		nw++;
-	}
+	nw = rw_words1(p, e, w, len, 64);
 	if (nw >= 5 && len[nw - 2] == 6 && strncmp(w[nw - 2], "remote", 6) == 0 && len[nw - 1] == 4 &&
 	    strncmp(w[nw - 1], "from", 4) == 0)
 		nw -= 2;

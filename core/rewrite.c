@@ -497,6 +497,26 @@ rw_status(int status)
 	return NULL;
 }
 
+/* The blank-separated words of the line [p, e), at most max of them. */
+int
+rw_words1(const char *p, const char *e, const char **w, size_t *len, int max)
+{
+	int nw = 0;
+
+	while (p < e && nw < max) {
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == e)
+			break;
+		w[nw] = p;
+		while (p < e && *p != ' ' && *p != '\t')
+			p++;
+		len[nw] = p - w[nw];
+		nw++;
+	}
+	return nw;
+}
+
 size_t
 rw_fromlines(const char *p, size_t n, Str *sender)
 {
@@ -510,18 +530,7 @@ rw_fromlines(const char *p, size_t n, Str *sender)
 	while (n - used > 5 && (strncmp(p + used, "From ", 5) == 0 || strncmp(p + used, ">From ", 6) == 0)) {
 		if ((e = memchr(p + used, '\n', n - used)) == NULL)
 			break;
-		nw = 0;
-		for (const char *q = p + used; q < e && nw < 64;) {
-			while (q < e && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q == e)
-				break;
-			w[nw] = q;
-			while (q < e && *q != ' ' && *q != '\t')
-				q++;
-			len[nw] = q - w[nw];
-			nw++;
-		}
+		nw = rw_words1(p + used, e, w, len, 64);
 		if (nw < 3)
 			break;
 		remote = 0;

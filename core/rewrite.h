@@ -100,6 +100,7 @@ char *rw_addr(Arena *ar, const char *s);
  * when there are none).  Returns the octets the lines took.
  */
 size_t rw_fromlines(const char *p, size_t n, Str *sender);
+int rw_words1(const char *p, const char *e, const char **w, size_t *len, int max);
 
 /* Binding: what each address turns into. */
 enum {
