@@ -81,6 +81,16 @@ enum {
 	LIM_IDXLINE = 2048,	/* octets of one index line */
 	LIM_IDXFILE = 1 << 30,	/* octets of an index */
 	LIM_MBOXSYNC = 10,	/* seconds between dotlock touches during a rewrite */
+
+	/* smtpd (applets/smtpd.c) */
+	LIM_SMTPCMDBUF = LIM_CMDLINE + 512,	/* a command line with tolerance for long parameters */
+	LIM_SMTPRCPT = 100,	/* recipients of one transaction */
+	LIM_SMTPSIZE = 64 << 20,	/* default message size */
+	LIM_SMTPIDLE = 300,	/* seconds to wait for a command */
+	LIM_SMTPDATA = 600,	/* seconds to wait for DATA text */
+	LIM_SMTPERRS = 20,	/* error replies before the server hangs up */
+	LIM_SMTPDOMS = 32,	/* -h domains */
+	LIM_SMTPSENDERR = 512,	/* octets of send's complaint quoted back */
 };
 
 #endif
