@@ -18,7 +18,7 @@
 #include "mimeenc.h"
 #include "queue.h"
 
-enum { DELIVER, LISTQ, RUNQ, NOTHING };
+enum { DELIVER, LISTQ, RUNQ, SMTP, NOTHING };
 
 static struct {
 	Arena ar;
@@ -279,6 +279,8 @@ sendmail_main(int argc, char **argv)
 	char *f = NULL, *fullname = getenv("NAME"), *arg, *p;
 	int mode = DELIVER, i, c;
 	char *qargv[] = { "runq", "-a", "-", "remotemail", NULL };
+	/* -bs: the SMTP server on our stdin and stdout, as a trusted local peer */
+	char *sargv[] = { "smtpd", "-L", NULL };
 
 	memset(&S, 0, sizeof S);
 	S.dot = 1;
@@ -323,6 +325,8 @@ sendmail_main(int argc, char **argv)
 					mode = DELIVER;
 				else if (strcmp(arg, "p") == 0)
 					mode = LISTQ;
+				else if (strcmp(arg, "s") == 0)
+					mode = SMTP;
 				else if (strcmp(arg, "i") == 0 || strcmp(arg, "h") == 0 || strcmp(arg, "H") == 0)
 					mode = NOTHING;	/* aliases are read in place; there is no host status */
 				else
@@ -370,6 +374,8 @@ sendmail_main(int argc, char **argv)
 		return 0;
 	case RUNQ:
 		proc_exec(qargv);
+	case SMTP:
+		proc_exec(sargv);
 	case NOTHING:
 		return 0;
 	}

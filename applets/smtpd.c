@@ -14,7 +14,10 @@
 #include <unistd.h>
 #include "applet.h"
 #include "addr.h"
+#include "digest.h"
+#include "mimeenc.h"
 #include "rewrite.h"
+#include "secrets.h"
 #include "tls.h"
 
 enum { Sinit, Shelo, Smail, Srcpt };	/* before HELO, idle, after MAIL, after a RCPT */
@@ -45,6 +48,11 @@ static struct {
 	long long maxsize;
 	char peer[64];
 	int trusted;
+	int local;	/* -L: a local program on a pipe (sendmail -bs) */
+	int plainok;	/* -p: PLAIN and LOGIN without TLS */
+	int auth;	/* lib/secrets is usable */
+	char authuser[LIM_AUTHUSER + 1];	/* who authenticated, "" if nobody */
+	int authfails;
 	int state;
 	int esmtp;
 	int errors;
@@ -143,6 +151,12 @@ cmd_helo(char *arg)
 	reply("250 %s you are %s", S.host, S.peer);
 }
 
+static int
+plainok(void)
+{
+	return S.plainok || S.local || tls_active(&S.c);
+}
+
 static void
 cmd_ehlo(char *arg)
 {
@@ -161,6 +175,8 @@ cmd_ehlo(char *arg)
 	reply("250-ENHANCEDSTATUSCODES");
 	if (S.cert != NULL && !tls_active(&S.c))
 		reply("250-STARTTLS");
+	if (S.auth)
+		reply("250-AUTH CRAM-MD5%s", plainok() ? " PLAIN LOGIN" : "");
 	reply("250 SMTPUTF8");
 }
 
@@ -295,7 +311,7 @@ cmd_rcpt(char *arg)
 		l = a;
 		l.domain = l.route = NULL;
 		dest = addr_bang(&S.ar, &l);
-	} else if (S.trusted)
+	} else if (S.trusted || S.authuser[0] != 0)
 		dest = addr_bang(&S.ar, &a);
 	else {
 		reply("550 5.7.1 relaying denied");
@@ -378,8 +394,9 @@ envelope(Str *h)
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
 	strftime(cdate, sizeof cdate, "%a %b %e %H:%M:%S %Y", &tm);
 	str_fmt(h, "From %s %s\n", S.from, cdate);
-	str_fmt(h, "Received: from %s ([%s])\n\tby %s with %s%s",
-	    S.helo, S.peer, S.host, S.utf8 ? "UTF8SMTP" : "ESMTP", tls_active(&S.c) ? "S" : "");
+	str_fmt(h, "Received: from %s ([%s])\n\tby %s with %s%s%s",
+	    S.helo, S.peer, S.host, S.utf8 ? "UTF8SMTP" : "ESMTP", tls_active(&S.c) ? "S" : "",
+	    S.authuser[0] != 0 ? "A" : "");
 	if (S.nrcpt == 1 && S.rcpttext[0] != NULL)
 		str_fmt(h, "\n\tfor <%s>", S.rcpttext[0]);
 	str_fmt(h, "; %s\n", date);
@@ -532,7 +549,7 @@ cmd_quit(char *arg)
 static void
 cmd_help(char *arg)
 {
-	reply("214 2.0.0 commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS");
+	reply("214 2.0.0 commands: HELO EHLO AUTH MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS");
 }
 
 static void
@@ -571,7 +588,266 @@ cmd_starttls(char *arg)
 	S.esmtp = 0;
 }
 
+/* Strict RFC 4648 base64 into out; its length, or -1 if malformed or longer than max. */
+static ssize_t
+b64dec(const char *s, unsigned char *out, size_t max)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), i, o = 0;
+	unsigned v = 0;
+	const char *p;
+	int pad = 0, k;
+
+	if (n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] == '=')) {
+			pad++;
+			k = 0;
+		} else if (pad || s[i] == 0 || (p = strchr(al, s[i])) == NULL)
+			return -1;
+		else
+			k = p - al;
+		v = v << 6 | k;
+		if (i % 4 == 3) {
+			if (o + 3 - pad > max)
+				return -1;
+			out[o++] = v >> 16;
+			if (pad < 2)
+				out[o++] = v >> 8;
+			if (pad < 1)
+				out[o++] = v;
+			v = 0;
+		}
+	}
+	return o;
+}
+
+/* A 334 continuation carrying n bytes at p, base64 encoded. */
+static void
+challenge(const void *p, size_t n)
+{
+	Str s = {0};
+
+	mime_base64(&s, p, n, 0);
+	if (s.n > 0 && s.p[s.n - 1] == '\n')
+		s.p[--s.n] = 0;
+	reply("334 %s", s.n > 0 ? s.p : "");
+	str_free(&s);
+}
+
+/*
+ * The client's answer to a 334, or an initial response: decoded into out
+ * and NUL terminated; -1 after replying when it cancels or is malformed.
+ */
+static ssize_t
+response(const char *given, unsigned char *out, size_t max)
+{
+	char line[LIM_SMTPCMDBUF];
+	ssize_t n;
+
+	if (given == NULL) {
+		flush();
+		n = bio_line(&S.b, line, sizeof line);
+		if (n == BIO_EOF)
+			exit(0);
+		if (n == BIO_ERR)
+			hangup("4.4.2", "timeout");
+		if (n == BIO_LONG) {
+			reply("500 5.5.2 line too long");
+			return -1;
+		}
+		if (n >= 2 && line[n - 2] == '\r')
+			line[n -= 2] = 0;
+		else if (n >= 1 && line[n - 1] == '\n')
+			line[--n] = 0;
+		given = line;
+	}
+	if (strcmp(given, "*") == 0) {
+		reply("501 5.0.0 authentication cancelled");
+		return -1;
+	}
+	if (strcmp(given, "=") == 0)
+		n = 0;
+	else if ((n = b64dec(given, out, max - 1)) < 0) {
+		reply("501 5.5.2 bad base64 in the response");
+		return -1;
+	}
+	out[n] = 0;
+	return n;
+}
+
+/* An identity we look up: printable, no blanks, bounded. */
+static int
+authname(const char *u, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > LIM_AUTHUSER || strlen(u) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The verdict: a failure waits 1, 2, 4... seconds, and too many end the session. */
+static void
+verdict(const char *mech, const char *user, int r)
+{
+	char u[LIM_AUTHUSER + 1];
+
+	snprintf(u, sizeof u, "%s", user != NULL && authname(user, strlen(user)) ? user : "?");
+	if (r == 1) {
+		snprintf(S.authuser, sizeof S.authuser, "%s", u);
+		logmsg("smtpd", "%s auth %s %s ok", S.peer, mech, u);
+		reply("235 2.7.0 authentication succeeded");
+		return;
+	}
+	if (r < 0) {
+		logmsg("smtpd", "%s auth %s %s: %s", S.peer, mech, u, lasterr());
+		reply("454 4.7.0 temporary authentication failure");
+		return;
+	}
+	S.authfails++;
+	logmsg("smtpd", "%s auth %s %s failed (%d)", S.peer, mech, u, S.authfails);
+	flush();
+	sleep(S.authfails > 3 ? LIM_AUTHDELAY : 1u << (S.authfails - 1));
+	reply("535 5.7.8 authentication credentials invalid");
+	if (S.authfails >= LIM_AUTHFAILS)
+		hangup("4.7.0", "too many authentication failures");
+}
+
+/* RFC 4616: authzid NUL authcid NUL passwd; an authzid must name the authcid. */
+static void
+auth_plain(char *ir)
+{
+	unsigned char buf[LIM_AUTHDEC + 1];
+	char *z, *u, *pw;
+	ssize_t n;
+	size_t zn, un;
+
+	if (ir == NULL)
+		reply("334 ");
+	if ((n = response(ir, buf, sizeof buf)) < 0)
+		return;
+	z = (char *)buf;
+	zn = strlen(z);
+	if ((size_t)n <= zn + 1 || (un = strlen(u = z + zn + 1), zn + 1 + un + 1 > (size_t)n)) {
+		reply("501 5.5.2 malformed PLAIN response");
+		return;
+	}
+	pw = u + un + 1;
+	if (strlen(pw) != (size_t)n - (zn + un + 2) || !authname(u, un) || (zn > 0 && strcmp(z, u) != 0)) {
+		explicit_bzero(buf, sizeof buf);
+		verdict("PLAIN", u, 0);
+		return;
+	}
+	verdict("PLAIN", u, secrets_verify(u, pw));
+	explicit_bzero(buf, sizeof buf);
+}
+
+static void
+auth_login(char *ir)
+{
+	unsigned char u[LIM_AUTHDEC + 1], pw[LIM_AUTHDEC + 1];
+	ssize_t un, n;
+
+	if (ir == NULL)
+		reply("334 VXNlcm5hbWU6");
+	if ((un = response(ir, u, sizeof u)) < 0)
+		return;
+	reply("334 UGFzc3dvcmQ6");
+	if ((n = response(NULL, pw, sizeof pw)) < 0)
+		return;
+	if (!authname((char *)u, un) || strlen((char *)pw) != (size_t)n)
+		verdict("LOGIN", (char *)u, 0);
+	else
+		verdict("LOGIN", (char *)u, secrets_verify((char *)u, (char *)pw));
+	explicit_bzero(pw, sizeof pw);
+}
+
+/* RFC 2195: the client proves it knows the secret by keying HMAC-MD5 of our challenge with it. */
+static void
+auth_cram(char *ir)
+{
+	char chal[LIM_DOMAIN + 64], secret[LIM_SECRET + 1], hex[33], *sp;
+	unsigned char buf[LIM_AUTHDEC + 1], mac[16];
+	unsigned rnd;
+	ssize_t n;
+	int i, r;
+
+	if (ir != NULL) {
+		reply("501 5.5.2 CRAM-MD5 takes no initial response");
+		return;
+	}
+	mime_random(&rnd, sizeof rnd);
+	snprintf(chal, sizeof chal, "<%u.%lld@%s>", rnd, (long long)time(NULL), S.host);
+	challenge(chal, strlen(chal));
+	if ((n = response(NULL, buf, sizeof buf)) < 0)
+		return;
+	sp = strrchr((char *)buf, ' ');
+	if (sp == NULL || strlen((char *)buf) != (size_t)n || strlen(sp + 1) != 32) {
+		verdict("CRAM-MD5", NULL, 0);
+		return;
+	}
+	*sp++ = 0;
+	if (!authname((char *)buf, sp - 1 - (char *)buf)) {
+		verdict("CRAM-MD5", NULL, 0);
+		return;
+	}
+	r = secrets_get((char *)buf, secret, sizeof secret);
+	if (r == SEC_PLAIN) {
+		hmac_md5(secret, strlen(secret), chal, strlen(chal), mac);
+		for (i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		for (i = 0; i < 32; i++)
+			if (sp[i] >= 'A' && sp[i] <= 'F')
+				sp[i] += 'a' - 'A';
+		r = secrets_equal(sp, hex);
+	} else if (r >= 0)
+		r = 0;	/* unknown, or only a hash: CRAM-MD5 needs the secret itself */
+	explicit_bzero(secret, sizeof secret);
+	verdict("CRAM-MD5", (char *)buf, r);
+}
+
+static void
+cmd_auth(char *arg)
+{
+	char *mech, *ir;
+
+	if (!S.auth || !S.esmtp) {
+		reply("502 5.5.1 AUTH not offered");
+		return;
+	}
+	if (S.authuser[0] != 0) {
+		reply("503 5.5.1 already authenticated");
+		return;
+	}
+	if (S.state != Shelo) {
+		reply("503 5.5.1 AUTH not inside a mail transaction");
+		return;
+	}
+	mech = strsep(&arg, " ");
+	ir = arg;
+	if (ir != NULL && (strchr(ir, ' ') != NULL || *ir == 0)) {
+		reply("501 5.5.4 syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	if (strcasecmp(mech, "CRAM-MD5") == 0)
+		auth_cram(ir);
+	else if (strcasecmp(mech, "PLAIN") != 0 && strcasecmp(mech, "LOGIN") != 0)
+		reply("504 5.5.4 unknown authentication mechanism");
+	else if (!plainok())
+		reply("538 5.7.11 encryption required for requested authentication mechanism");
+	else if (strcasecmp(mech, "PLAIN") == 0)
+		auth_plain(ir);
+	else
+		auth_login(ir);
+}
+
 static const Cmd cmds[] = {
+	{"AUTH", Shelo, cmd_auth},
 	{"DATA", Srcpt, cmd_data},
 	{"EHLO", Sinit, cmd_ehlo},
 	{"HELO", Sinit, cmd_helo},
@@ -643,7 +919,7 @@ smtpd_main(int argc, char **argv)
 	int o;
 
 	S.maxsize = LIM_SMTPSIZE;
-	while ((o = getopt(argc, argv, "c:k:h:tvz:")) != -1) {
+	while ((o = getopt(argc, argv, "c:k:h:Lptvz:")) != -1) {
 		switch (o) {
 		case 'c': certfile = optarg; break;
 		case 'k': keyfile = optarg; break;
@@ -652,6 +928,8 @@ smtpd_main(int argc, char **argv)
 				usage();
 			S.doms[S.ndoms++] = optarg;
 			break;
+		case 'L': S.local = 1; break;
+		case 'p': S.plainok = 1; break;
 		case 't': S.trustlo = 1; break;
 		case 'v': S.vrfy = 1; break;
 		case 'z':
@@ -668,8 +946,17 @@ smtpd_main(int argc, char **argv)
 	if (certfile != NULL && (S.cert = tls_loadcert(certfile, keyfile)) == NULL)
 		die(EX_CONFIG, "%s: %s", certfile, lasterr());
 	S.host = S.ndoms > 0 ? S.doms[0] : rw_sysname();
-	peer();
-	S.trusted = S.trustlo && loopback(S.peer);
+	if (S.local) {
+		snprintf(S.peer, sizeof S.peer, "localhost");
+		S.trusted = 1;
+	} else {
+		peer();
+		S.trusted = S.trustlo && loopback(S.peer);
+	}
+	if (secrets_usable() == 0)
+		S.auth = 1;
+	else if (errno != ENOENT)
+		logmsg("smtpd", "AUTH off: %s", lasterr());
 	conn_init(&S.c, 0, 1);
 	S.c.timeout = LIM_SMTPIDLE * 1000;
 	bio_init(&S.b, &S.c);

@@ -91,6 +91,14 @@ enum {
 	LIM_SMTPERRS = 20,	/* error replies before the server hangs up */
 	LIM_SMTPDOMS = 32,	/* -h domains */
 	LIM_SMTPSENDERR = 512,	/* octets of send's complaint quoted back */
+
+	/* SMTP AUTH (applets/smtpd.c, core/secrets.c) */
+	LIM_SECRETS = 64 << 10,	/* lib/secrets */
+	LIM_SECRET = 256,	/* a user's secret or crypt hash */
+	LIM_AUTHUSER = 64,	/* an authentication identity */
+	LIM_AUTHDEC = 512,	/* a decoded AUTH response */
+	LIM_AUTHFAILS = 3,	/* failed AUTH attempts before the server hangs up */
+	LIM_AUTHDELAY = 8,	/* seconds, at most, a failed AUTH waits */
 };
 
 #endif

@@ -22,9 +22,9 @@ waitport $PT
 # the server hangs up (3 s max)
 raw() {
 	python3 - "$1" "$2" <<'PY'
-import socket, sys, ast, time
+import socket, sys, ast, time, os
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
-s.settimeout(3)
+s.settimeout(float(os.environ.get('RAWT', '3')))
 s.recv(512)
 s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
 out = b""
@@ -174,5 +174,63 @@ else
 fi
 out=$(raw $PT 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<other@example.net>\r\nQUIT\r\n')
 like "$out" '^250 2\.1\.5' "with -t a loopback peer may relay"
+
+# --- AUTH: lib/secrets, PLAIN/LOGIN under TLS or -p, CRAM-MD5 always
+printf '# test users\nalice secret\ncarol {crypt}%s\n' "$(openssl passwd -6 hashed)" >"$UPASROOT/lib/secrets"
+chmod 600 "$UPASROOT/lib/secrets"
+PA=$(freeport)
+spawn "$UPAS" listen -q tcp!127.0.0.1!$PA smtpd -h ours.test -c "$T/srv.crt" -k "$T/srv.key"
+waitport $PA
+PP=$(freeport)
+spawn "$UPAS" listen -q tcp!127.0.0.1!$PP smtpd -h ours.test -p
+waitport $PP
+sw() { swaks --server 127.0.0.1:$1 --from a@example.org --to "$2" --body authed "$@" 2>&1; }
+for m in PLAIN LOGIN; do
+	out=$(swaks --server 127.0.0.1:$PA --tls --auth $m --auth-user alice --auth-password secret \
+		--from a@example.org --to other@example.net --quit-after RCPT 2>&1)
+	like "$out" '235 2\.7\.0' "AUTH $m with TLS succeeds"
+	like "$out" '<[-~] *250 2\.1\.5' "and the session may relay"
+done
+like "$out" 'AUTH CRAM-MD5 PLAIN LOGIN' "under TLS all three are offered"
+out=$(python3 - $PA <<'PY' 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo("c.test")
+s.user, s.password = "alice", "secret"
+print(s.auth("CRAM-MD5", s.auth_cram_md5))
+print(s.mail("a@example.org"), s.rcpt("other@example.net"))
+PY
+)
+like "$out" "235, b'2\\.7\\.0" "AUTH CRAM-MD5 without TLS succeeds (smtplib)"
+like "$out" "250, b'2\\.1\\.5" "and the session may relay"
+out=$(raw $PA 'EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<other@example.net>\r\nQUIT\r\n')
+like "$out" '^250-AUTH CRAM-MD5$' "without TLS only CRAM-MD5 is offered"
+like "$out" '^538 5\.7\.11' "PLAIN without TLS is 538"
+like "$out" '^550 5\.7\.1 relaying denied' "unauthenticated, relaying is denied"
+out=$(swaks --server 127.0.0.1:$PP --auth PLAIN --auth-user alice --auth-password secret \
+	--from a@example.org --to alice@ours.test --body 'plain auth' 2>&1)
+like "$out" '235 2\.7\.0' "with -p PLAIN works without TLS"
+like "$(cat "$MBOX")" 'with ESMTPA$' "Received: says ESMTPA"
+out=$(swaks --server 127.0.0.1:$PP --auth LOGIN --auth-user carol --auth-password hashed \
+	--from a@example.org --to other@example.net --quit-after RCPT 2>&1)
+like "$out" '235 2\.7\.0' "a {crypt} \$6\$ entry works for LOGIN"
+out=$(swaks --server 127.0.0.1:$PP --auth CRAM-MD5 --auth-user carol --auth-password hashed --quit-after AUTH 2>&1)
+like "$out" '535 5\.7\.8' "but not for CRAM-MD5"
+t0=$(date +%s)
+out=$(RAWT=6 raw $PP 'EHLO x\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN YWxpY2U=\r\nd3Jvbmc=\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\nNOOP\r\n')
+t1=$(date +%s)
+is "$(printf '%s\n' "$out" | grep -c '^535 5\.7\.8')" 3 "a wrong password is 535 each time"
+like "$out" '^501 5\.0\.0 authentication cancelled' "* cancels with 501"
+like "$out" '^421 4\.7\.0 .*too many authentication failures' "the third failure hangs up"
+check "failures are delayed (1+2+4 s)" test $((t1 - t0)) -ge 6
+out=$(raw $PP 'EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nQUIT\r\n')
+like "$out" '^503 5\.5\.1 already authenticated' "a second AUTH is 503"
+like "$(cat "$UPASROOT/log/smtpd")" 'auth PLAIN alice ok' "success is logged"
+check "no password in the log" sh -c "! grep -q 'secret\|wrong' \"\$1\"" x "$UPASROOT/log/smtpd"
+chmod 644 "$UPASROOT/lib/secrets"
+out=$(raw $PP 'EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nQUIT\r\n')
+check "a secrets file open to others: no AUTH advertised" sh -c "! printf '%s' \"\$1\" | grep -q '^250-AUTH'" x "$out"
+like "$out" '^502 5\.5\.1 AUTH not offered' "and AUTH is refused"
+like "$(cat "$UPASROOT/log/smtpd")" 'AUTH off: .*mode 644' "the reason is logged"
 
 done_testing

@@ -1,0 +1,14 @@
+/* Message digests for callers that must not see <bearssl.h> (SMTP AUTH CRAM-MD5). */
+#ifndef UPAS_DIGEST_H
+#define UPAS_DIGEST_H
+
+#include <stddef.h>
+
+/* RFC 2104 HMAC with MD5, as RFC 2195 CRAM-MD5 uses it. */
+void hmac_md5(const void *key, size_t kn, const void *msg, size_t mn, unsigned char out[16]);
+
+/* crypt(3) for the SHA-crypt hashes "$5$" and "$6$" (with or without rounds=):
+ * the hash of pass in setting's scheme and salt, into out; NULL for any other scheme. */
+enum { LIM_CRYPTOUT = 128 };
+char *sha_crypt(const char *pass, const char *setting, char *out, size_t n);
+#endif
