@@ -117,9 +117,6 @@ is "$(cat "$T/argv" | tr '\n' ' ')" "-b x@example.com " "and leave the recipient
 
 # --- usage errors
 "$SM" -Z x@example.com </dev/null >/dev/null 2>&1; is $? 64 "unknown option: 64"
-out=$("$SM" -bs </dev/null 2>&1); st=$?
-is "$st" 64 "-bs: 64 (smtpd is not here yet)"
-like "$out" 'usage: sendmail' "-bs prints the usage"
 "$SM" -B 9BIT x@example.com </dev/null >/dev/null 2>&1; is $? 64 "-B with a bad body type: 64"
 "$SM" -f </dev/null >/dev/null 2>&1; is $? 64 "-f without its argument: 64"
 clear
@@ -196,6 +193,44 @@ PY
 	is "$out" OK "sendmail through send: Python's mailbox reads the delivered message"
 else
 	diag "send not built: skipping delivery through send"
+fi
+
+# --- -bs: an SMTP dialogue on stdin/stdout for local programs (PHP, SwiftMailer)
+if "$UPAS" --list | grep -qx smtpd && "$UPAS" --list | grep -qx send; then
+	rm -f "$B/pipefrom"
+	mkdir -p "$UPASROOT/box/bsuser"
+	cp "$top"/configs/root/lib/rewrite* "$top"/configs/root/lib/*files "$top"/configs/root/lib/names.local "$UPASROOT/lib/" 2>/dev/null
+	sed 's/qer -K /qer /' "$top/configs/root/lib/rewrite" >"$UPASROOT/lib/rewrite"
+	out=$(python3 - "$SM" <<'PY'
+import subprocess, sys
+p = subprocess.Popen([sys.argv[1], "-bs"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def cmd(line):
+    if line is not None:
+        p.stdin.write(line.encode() + b"\r\n"); p.stdin.flush()
+    reply = b""
+    while True:
+        l = p.stdout.readline()
+        reply += l
+        if len(l) < 4 or l[3:4] != b"-":
+            break
+    return reply.decode().split("\r\n")[-2]
+print(cmd(None)[:3])
+print(cmd("EHLO php.example")[:3])
+print(cmd("MAIL FROM:<app@localhost>")[:3])
+print(cmd("RCPT TO:<bsuser@localhost>")[:3])
+print(cmd("RCPT TO:<someone@example.net>")[:3])
+print(cmd("DATA")[:3])
+print(cmd("Subject: from php\r\n\r\nhello over -bs\r\n.")[:3])
+print(cmd("QUIT")[:3])
+p.wait()
+print("exit", p.returncode)
+PY
+)
+	is "$(echo $out)" "220 250 250 250 250 354 250 221 exit 0" "-bs: a local SMTP session, relaying allowed"
+	check "-bs: the local recipient got the message" grep -q 'hello over -bs' "$UPASROOT/box/bsuser/mbox"
+	check "-bs: the remote recipient was queued" sh -c "find '$UPASROOT/queue' -name 'C.*' | grep -q ."
+else
+	diag "smtpd or send not built: -bs skipped"
 fi
 
 done_testing
