@@ -4,7 +4,7 @@
 set -eu
 want=${1:-build}
 pkgs="musl-tools make gcc dpkg-dev xz-utils file"
-[ "$want" = test ] && pkgs="$pkgs clang libclang-rt-14-dev openssl curl python3 swaks procps iproute2 mutt s-nail tmux gnupg"
+[ "$want" = test ] && pkgs="$pkgs clang libclang-rt-14-dev openssl curl python3 swaks msmtp postfix procps iproute2 mutt s-nail tmux gnupg"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -16,5 +16,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix only for its test tools and private instances (postfix -c): no
+# system configuration, so no daemon on port 25.
+case " $missing " in *" postfix "*)
+	echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections ;;
+esac
 apt-get update -qq >/dev/null || apt-get update
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
