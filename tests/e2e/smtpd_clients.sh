@@ -12,8 +12,10 @@ MBOX=$UPASROOT/box/alice/mbox
 mkcert rsa srv mx.ours.test
 
 P=$(freeport)
-# smtp-source runs 20 sessions from one address: -p 30
-spawn "$UPAS" listen -q -p 30 tcp!127.0.0.1!$P smtpd -h ours.test
+# smtp-source runs 20 sessions from one address, one connection per message:
+# the processes of closed connections may still be ending (slowly under ASan,
+# which checks for leaks at exit), so the limits leave room for them
+spawn "$UPAS" listen -q -n 400 -p 400 tcp!127.0.0.1!$P smtpd -h ours.test
 LPID=$pid
 waitport $P
 PT=$(freeport)
