@@ -137,18 +137,26 @@ heloname(const char *s)
 	return 1;
 }
 
-static void
-cmd_helo(char *arg)
+/* HELO and EHLO alike: check the name and start a fresh session; 0 if refused. */
+static int
+hello(char *arg, int esmtp)
 {
 	if (!heloname(arg)) {
-		reply("501 5.5.4 HELO needs a domain");
-		return;
+		reply("501 5.5.4 %s needs a domain", esmtp ? "EHLO" : "HELO");
+		return 0;
 	}
 	reset();
 	snprintf(S.helo, sizeof S.helo, "%s", arg);
-	S.esmtp = 0;
+	S.esmtp = esmtp;
 	S.state = Shelo;
-	reply("250 %s you are %s", S.host, S.peer);
+	return 1;
+}
+
+static void
+cmd_helo(char *arg)
+{
+	if (hello(arg, 0))
+		reply("250 %s you are %s", S.host, S.peer);
 }
 
 static int
@@ -160,14 +168,8 @@ plainok(void)
 static void
 cmd_ehlo(char *arg)
 {
-	if (!heloname(arg)) {
-		reply("501 5.5.4 EHLO needs a domain");
+	if (!hello(arg, 1))
 		return;
-	}
-	reset();
-	snprintf(S.helo, sizeof S.helo, "%s", arg);
-	S.esmtp = 1;
-	S.state = Shelo;
 	reply("250-%s you are %s", S.host, S.peer);
 	reply("250-PIPELINING");
 	reply("250-SIZE %lld", S.maxsize);
