@@ -299,19 +299,8 @@ maildir_scan(Mailbox *mb)
 		}
 		closedir(dir);
 	}
-	for (i = 0; i < mb->nmsg; i++)
-		if (used[i])
-			memset(old[i], 0, sizeof *old[i]);
-		else
-			mb->dirty = 1;	/* gone */
-	mb_freemsgs(mb, 0);
-	free(mb->msg);
-	free(old);
-	free(used);
 	qsort(t.msg, t.nmsg, sizeof *t.msg, cmparrival);
-	mb->msg = t.msg;
-	mb->nmsg = t.nmsg;
-	mb->amsg = t.amsg;
+	mb_adopt(mb, &t, old, used);
 	if (mb->mode == MB_RDWR)
 		sweeptmp(mb);
 	return 0;

@@ -459,6 +459,30 @@ mb_sidepath(char *buf, size_t n, const char *path, const char *suffix)
 	return snprintf(buf, n, "%.*s.%s%s", dl, path, base, suffix) < (int)n ? 0 : -1;
 }
 
+/*
+ * A directory rescan's end: the messages in t replace mb's. Entries of mb
+ * that moved into t (used) are emptied so freeing mb's list spares them;
+ * the rest are gone, which marks mb dirty. Frees old and used.
+ */
+void
+mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used)
+{
+	int i;
+
+	for (i = 0; i < mb->nmsg; i++)
+		if (used[i])
+			memset(old[i], 0, sizeof *old[i]);
+		else
+			mb->dirty = 1;
+	mb_freemsgs(mb, 0);
+	free(mb->msg);
+	free(old);
+	free(used);
+	mb->msg = t->msg;
+	mb->nmsg = t->nmsg;
+	mb->amsg = t->amsg;
+}
+
 Mmsg *
 mb_add(Mailbox *mb)
 {

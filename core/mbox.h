@@ -107,6 +107,7 @@ struct Mailbox {
 Mmsg *mb_add(Mailbox *mb);
 void mb_freemsg(Mmsg *m);
 void mb_freemsgs(Mailbox *mb, int from);
+void mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used);
 int mb_fromline(char *buf, size_t n, const char *sender, time_t when);
 int mb_parsefrom(const char *line, size_t n, char **sender, time_t *date);
 void mb_quote(Str *out, const char *msg, size_t n, int quote);

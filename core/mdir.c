@@ -230,19 +230,8 @@ mdir_scan(Mailbox *mb)
 		}
 		mb->dirty = 1;
 	}
-	for (i = 0; i < mb->nmsg; i++)
-		if (used[i])
-			memset(old[i], 0, sizeof *old[i]);
-		else
-			mb->dirty = 1;	/* gone */
-	mb_freemsgs(mb, 0);
-	free(mb->msg);
-	free(old);
-	free(used);
 	free(e);
-	mb->msg = t.msg;
-	mb->nmsg = t.nmsg;
-	mb->amsg = t.amsg;
+	mb_adopt(mb, &t, old, used);
 	return 0;
 }
 
