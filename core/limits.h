@@ -91,6 +91,8 @@ enum {
 	LIM_SMTPERRS = 20,	/* error replies before the server hangs up */
 	LIM_SMTPDOMS = 32,	/* -h domains */
 	LIM_SMTPSENDERR = 512,	/* octets of send's complaint quoted back */
+	LIM_SMTPDROP = 32,	/* -k networks */
+	LIM_SMTPTARPIT = 15,	/* seconds -D makes a stranger wait at HELO; a quarter of the longest refusal wait */
 
 	/* SMTP AUTH (applets/smtpd.c, core/secrets.c) */
 	LIM_SECRETS = 64 << 10,	/* lib/secrets */
@@ -99,6 +101,27 @@ enum {
 	LIM_AUTHDEC = 512,	/* a decoded AUTH response */
 	LIM_AUTHFAILS = 3,	/* failed AUTH attempts before the server hangs up */
 	LIM_AUTHDELAY = 8,	/* seconds, at most, a failed AUTH waits */
+
+	/* DNS stub resolver (core/dns.c) */
+	LIM_DNSUDP = 512,	/* octets of a reply over UDP (RFC 1035 §4.2.1, no EDNS) */
+	LIM_DNSTCP = 65535,	/* octets of a reply over TCP */
+	LIM_DNSANSWERS = 1024,	/* records in one answer section */
+	LIM_DNSRR = 64,	/* records of the asked type kept from one answer */
+	LIM_DNSHOPS = 128,	/* compression pointers followed in one name */
+	LIM_DNSCNAME = 8,	/* CNAMEs followed in one answer */
+	LIM_DNSSERVERS = 3,	/* nameservers used from resolv.conf (MAXNS) */
+	LIM_DNSTIMEOUT = 30,	/* seconds, at most, of options timeout: (default 5) */
+	LIM_DNSATTEMPTS = 5,	/* options attempts:, at most (default 2) */
+
+	/* smtpd policy (core/policy.c): smtpd.conf, lib/blocked, ratify/, grey/ */
+	LIM_OURNETS = 64,	/* ournets in smtpd.conf */
+	LIM_OURDOMS = 64,	/* ourdomains in smtpd.conf */
+	LIM_BLOCKED = 10000,	/* values in lib/blocked */
+	LIM_POLICYFIELDS = 1024,	/* values on one line of smtpd.conf or lib/blocked */
+	LIM_RATIFYTRUST = 3600,	/* seconds a ratify/trusted entry (POP-before-SMTP) lasts */
+	LIM_GREYMIN = 300,	/* seconds before a greylisted peer may retry */
+	LIM_GREYMAX = 14 * 3600,	/* seconds after which its first attempt is forgotten */
+	LIM_GREYLIST = 16 << 20,	/* octets of grey/whitelist */
 };
 
 #endif

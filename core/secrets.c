@@ -31,6 +31,7 @@ load(size_t *len)
 		close(fd);
 		return NULL;
 	}
+	errno = EACCES;	/* refused by the checks below, not missing */
 	if (!S_ISREG(st.st_mode))
 		seterr("%s: not a regular file", path);
 	else if (st.st_uid != geteuid() && st.st_uid != 0)

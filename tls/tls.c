@@ -733,6 +733,61 @@ tls_active(Conn *c)
 	return c->tls != NULL;
 }
 
+/* OpenSSL's names for the suites BearSSL can negotiate, as Received: lines carry them. */
+static const struct {
+	unsigned short id;
+	const char *name;
+} suites[] = {
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384"},
+	{BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_128_CCM, "ECDHE-ECDSA-AES128-CCM"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_256_CCM, "ECDHE-ECDSA-AES256-CCM"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, "ECDHE-ECDSA-AES128-CCM8"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8, "ECDHE-ECDSA-AES256-CCM8"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, "ECDHE-ECDSA-AES128-SHA256"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384, "ECDHE-ECDSA-AES256-SHA384"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, "ECDHE-ECDSA-AES128-SHA"},
+	{BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, "ECDHE-ECDSA-AES256-SHA"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384"},
+	{BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, "ECDHE-RSA-AES128-SHA256"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, "ECDHE-RSA-AES256-SHA384"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "ECDHE-RSA-AES128-SHA"},
+	{BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, "ECDHE-RSA-AES256-SHA"},
+	{BR_TLS_RSA_WITH_AES_128_GCM_SHA256, "AES128-GCM-SHA256"},
+	{BR_TLS_RSA_WITH_AES_256_GCM_SHA384, "AES256-GCM-SHA384"},
+	{BR_TLS_RSA_WITH_AES_128_CBC_SHA256, "AES128-SHA256"},
+	{BR_TLS_RSA_WITH_AES_256_CBC_SHA256, "AES256-SHA256"},
+	{BR_TLS_RSA_WITH_AES_128_CBC_SHA, "AES128-SHA"},
+	{BR_TLS_RSA_WITH_AES_256_CBC_SHA, "AES256-SHA"},
+	{BR_TLS_RSA_WITH_3DES_EDE_CBC_SHA, "DES-CBC3-SHA"},
+};
+
+/* "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256": what was negotiated, for logs and Received: lines. */
+char *
+tls_info(Conn *c, char *buf, size_t n)
+{
+	br_ssl_session_parameters pp;
+	const char *name = NULL;
+	size_t i;
+
+	if (c->tls == NULL) {
+		snprintf(buf, n, "plaintext");
+		return buf;
+	}
+	br_ssl_engine_get_session_parameters(((Tls *)c->tls)->eng, &pp);
+	for (i = 0; i < nelem(suites); i++)
+		if (suites[i].id == pp.cipher_suite)
+			name = suites[i].name;
+	if (name != NULL)
+		snprintf(buf, n, "TLSv1.%d %s", (pp.version & 0xff) - 1, name);
+	else
+		snprintf(buf, n, "TLSv1.%d cipher 0x%04X", (pp.version & 0xff) - 1, pp.cipher_suite);
+	return buf;
+}
+
 /* BearSSL reads one record at a time, so nothing else hides behind a ready engine. */
 int
 tls_pending(Conn *c)

@@ -33,6 +33,8 @@ int tls_starttls_server(Bio *b, Tlscert *cert);
 int tls_starttls_client(Bio *b, const char *sni, const Tlstrust *t);
 
 int tls_active(Conn *c);
+/* "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256", or "plaintext"; buf returned. */
+char *tls_info(Conn *c, char *buf, size_t n);
 /* Decrypted bytes wait in c's buffer: read them before polling the fd. */
 int tls_pending(Conn *c);
 

@@ -91,3 +91,24 @@ mkcert() {
 			-keyout "$T/$2.key" -out "$T/$2.crt" 2>/dev/null
 	fi
 }
+
+# raw PORT PYTHON-BYTES-LITERAL: send it in one write, print every reply until
+# the server hangs up (RAWT seconds, 3 by default); RAWG=1 prints the greeting too
+raw() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys, ast, time, os
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+s.settimeout(float(os.environ.get('RAWT', '3')))
+g = s.recv(512)
+s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
+out = g if os.environ.get('RAWG') else b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+PY
+}

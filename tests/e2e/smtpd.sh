@@ -15,29 +15,9 @@ P=$(freeport)
 spawn "$UPAS" listen -q tcp!127.0.0.1!$P smtpd -h ours.test -z 100000
 waitport $P
 PT=$(freeport)
-spawn "$UPAS" listen -q tcp!127.0.0.1!$PT smtpd -h ours.test -t -c "$T/srv.crt" -k "$T/srv.key"
+spawn "$UPAS" listen -q tcp!127.0.0.1!$PT smtpd -h ours.test -t -c "$T/srv.crt" -K "$T/srv.key"
 waitport $PT
 
-# raw PORT PYTHON-BYTES-LITERAL: send it in one write, print every reply until
-# the server hangs up (3 s max)
-raw() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys, ast, time, os
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
-s.settimeout(float(os.environ.get('RAWT', '3')))
-s.recv(512)
-s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
-out = b""
-try:
-    while True:
-        b = s.recv(4096)
-        if not b: break
-        out += b
-except socket.timeout:
-    out += b"<timeout>"
-sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
-PY
-}
 count() { grep -c '^From ' "$MBOX" 2>/dev/null || echo 0; }
 
 # --- smtplib: a plain delivery, dot-unstuffing, the Received: line
@@ -179,7 +159,7 @@ like "$out" '^250 2\.1\.5' "with -t a loopback peer may relay"
 printf '# test users\nalice secret\ncarol {crypt}%s\n' "$(openssl passwd -6 hashed)" >"$UPASROOT/lib/secrets"
 chmod 600 "$UPASROOT/lib/secrets"
 PA=$(freeport)
-spawn "$UPAS" listen -q tcp!127.0.0.1!$PA smtpd -h ours.test -c "$T/srv.crt" -k "$T/srv.key"
+spawn "$UPAS" listen -q tcp!127.0.0.1!$PA smtpd -h ours.test -c "$T/srv.crt" -K "$T/srv.key"
 waitport $PA
 PP=$(freeport)
 spawn "$UPAS" listen -q tcp!127.0.0.1!$PP smtpd -h ours.test -p

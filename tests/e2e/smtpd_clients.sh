@@ -19,7 +19,7 @@ spawn "$UPAS" listen -q -n 400 -p 400 tcp!127.0.0.1!$P smtpd -h ours.test
 LPID=$pid
 waitport $P
 PT=$(freeport)
-spawn "$UPAS" listen -q tcp!127.0.0.1!$PT smtpd -h ours.test -c "$T/srv.crt" -k "$T/srv.key"
+spawn "$UPAS" listen -q tcp!127.0.0.1!$PT smtpd -h ours.test -c "$T/srv.crt" -K "$T/srv.key"
 waitport $PT
 
 # count: messages in the mailbox (python mailbox, not a grep)
