@@ -161,28 +161,42 @@ dbfiles(const char *list, char ***files)
 	return n;
 }
 
+/*
+ * The expansion aliasmail prints, into out: argv is "aliasmail [-df] [-n
+ * file] name...". send calls this for its translate rules without a
+ * process of its own, so it returns where main would exit.
+ */
 int
-aliasmail_main(int argc, char **argv)
+aliasmail_expand(char **argv, Str *out)
 {
 	const char *namefiles = "namefiles", *alt;
 	char **files, *names[4], *p, *name;
-	int c, from = 0, i, k, nfiles, rv;
-	Str out = { 0 };
+	int from = 0, i, k, nfiles, rv;
+	Str one = { 0 };
 
 	debug = 0;
-	while ((c = getopt(argc, argv, "dfn:")) != -1)
-		switch (c) {
-		case 'd': debug = 1; break;
-		case 'f': from = 1; break;
-		case 'n': namefiles = optarg; break;
-		default: usage();
+	for (i = 1; argv[i] != NULL && argv[i][0] == '-' && argv[i][1] != 0; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
 		}
-	argc -= optind;
-	argv += optind;
+		for (p = argv[i] + 1; *p; p++)
+			if (*p == 'd')
+				debug = 1;
+			else if (*p == 'f')
+				from = 1;
+			else if (*p == 'n' && p[1] == 0 && argv[i + 1] != NULL) {
+				namefiles = argv[++i];
+				break;
+			} else {
+				seterr("aliasmail: bad option -%c", *p);
+				return EX_USAGE;
+			}
+	}
 	if (upas_path(lib, sizeof lib, "lib", NULL) < 0)
-		die(EX_CONFIG, "%s", lasterr());
+		return EX_CONFIG;
 	nfiles = dbfiles(from ? "fromfiles" : namefiles, &files);
-	for (i = 0; i < argc; i++) {
+	for (; argv[i] != NULL; i++) {
 		name = xstrdup(argv[i]);
 		for (p = name; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
@@ -196,26 +210,26 @@ aliasmail_main(int argc, char **argv)
 			names[2] = xmalloc(strlen(alt) + strlen(name) + 2);
 			sprintf(names[2], "%s!%s", alt, name);
 		}
-		str_reset(&out);
-		str_adds(&out, "");
+		str_reset(&one);
+		str_adds(&one, "");
 		rv = 0;
 		if (strchr(name, '!') == NULL)
 			for (k = 0; k < nfiles && rv != 1; k++)
-				rv = lookup(files[k], names, &out, 0);
+				rv = lookup(files[k], names, &one, 0);
 		if (from) {
-			if (rv == 1 && out.n) {
-				out.p[strcspn(out.p, "\n")] = 0;
-				if ((p = strchr(out.p, '!')) != NULL)
-					printf("%.*s", (int)(p - out.p), out.p);
-				else if ((p = strchr(out.p, '@')) != NULL)
-					printf("%s", p + 1);
+			if (rv == 1 && one.n) {
+				one.p[strcspn(one.p, "\n")] = 0;
+				if ((p = strchr(one.p, '!')) != NULL)
+					str_addn(out, one.p, p - one.p);
+				else if ((p = strchr(one.p, '@')) != NULL)
+					str_adds(out, p + 1);
 				else
-					printf("%s", out.p);
+					str_adds(out, one.p);
 			}
-		} else if (rv != 1 || out.n == 0)
-			printf("local!%s\n", name);
+		} else if (rv != 1 || one.n == 0)
+			str_fmt(out, "local!%s\n", name);
 		else
-			fwrite(out.p, 1, out.n, stdout);
+			str_addn(out, one.p, one.n);
 		free(names[1]);
 		free(names[2]);
 		free(name);
@@ -223,6 +237,22 @@ aliasmail_main(int argc, char **argv)
 	for (k = 0; k < nfiles; k++)
 		free(files[k]);
 	free(files);
+	str_free(&one);
+	return 0;
+}
+
+int
+aliasmail_main(int argc, char **argv)
+{
+	Str out = { 0 };
+	int st;
+
+	if ((st = aliasmail_expand(argv, &out)) != 0) {
+		if (st == EX_USAGE)
+			usage();
+		die(st, "%s", lasterr());
+	}
+	fwrite(out.p, 1, out.n, stdout);
 	str_free(&out);
 	fflush(stdout);
 	return ferror(stdout) ? EX_IOERR : 0;

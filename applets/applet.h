@@ -20,4 +20,7 @@ extern const size_t napplets;
 const Applet *applet_lookup(const char *name);
 int applet_run(const Applet *a, int argc, char **argv);
 void usage(void) __attribute__((noreturn));
+
+/* aliasmail's expansion without a process: send's translate rules use it. */
+int aliasmail_expand(char **argv, Str *out);
 #endif

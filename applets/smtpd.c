@@ -51,7 +51,8 @@ typedef struct Cmd {
  * can go in front of it once we know which are missing.
  */
 typedef struct Body {
-	int fd;	/* the spool file, unlinked */
+	int fd;	/* the session's spool file */
+	Str out;	/* what waits to be written to it */
 	int flags;
 	int dot;	/* DATA: dot-stuffed, and CRLF.CRLF ends it */
 	long long size;
@@ -102,6 +103,8 @@ static struct {
 	char *rcpttext[LIM_SMTPRCPT];	/* as the client wrote it, for Received: */
 	int nrcpt;
 	Body *bdat;	/* a BDAT transfer in progress */
+	int spool, errfd;	/* scratch files, made once per session and reused */
+	int spoolmem, errmem;	/* ... and in memory */
 } S;
 
 static void
@@ -601,11 +604,48 @@ envelope(Body *b, Str *h)
 	}
 }
 
+/* The spool is too big for memory: copy it to a file under tmp/ and go on there. */
+static int
+spill(Body *b)
+{
+	char buf[LIM_MBOXBUF];
+	ssize_t n;
+	off_t off = 0;
+	int fd;
+
+	if ((fd = tmpfile_()) < 0)
+		return -1;
+	while ((n = pread(b->fd, buf, sizeof buf, off)) > 0) {
+		if (fd_writeall(fd, buf, n) < 0) {
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	close(b->fd);
+	S.spool = b->fd = fd;
+	S.spoolmem = 0;
+	return 0;
+}
+
+static void
+bflush(Body *b)
+{
+	if (!(b->flags & Dio) && b->out.n > 0 && fd_writeall(b->fd, b->out.p, b->out.n) < 0)
+		b->flags |= Dio;
+	str_reset(&b->out);
+	if (!(b->flags & Dio) && S.spoolmem && b->size > LIM_SPOOLMEM && spill(b) < 0) {
+		logmsg("smtpd", "%s: %s", S.peer, lasterr());
+		b->flags |= Dio;
+	}
+}
+
 static void
 bwrite(Body *b, const char *p, size_t n)
 {
-	if (!(b->flags & Dio) && fd_writeall(b->fd, p, n) < 0)
-		b->flags |= Dio;
+	str_addn(&b->out, p, n);
+	if (b->out.n >= LIM_MBOXBUF)
+		bflush(b);
 }
 
 /* The header is complete: write what we add, then it. */
@@ -717,6 +757,31 @@ putbyte(Body *b, int c)
 	return 0;
 }
 
+/*
+ * A scratch file, emptied: made at its first use, then reused. It starts in
+ * memory (no inode on the mail disk to create and free for every message);
+ * the spool moves to tmp/ once a message outgrows LIM_SPOOLMEM (spill).
+ */
+static int
+scratch(int *fd, int *mem)
+{
+	if (*fd >= 0 && !*mem) {	/* a spilled spool: the next message starts in memory again */
+		close(*fd);
+		*fd = -1;
+	}
+	if (*fd < 0) {
+		if ((*fd = memfd_create("smtpd", MFD_CLOEXEC)) >= 0)
+			*mem = 1;
+		else if ((*fd = tmpfile_()) < 0)
+			return -1;
+	}
+	if (ftruncate(*fd, 0) < 0 || lseek(*fd, 0, SEEK_SET) < 0) {
+		seterr("tmp:");
+		return -1;
+	}
+	return *fd;
+}
+
 static Body *
 body_new(int dot)
 {
@@ -726,7 +791,7 @@ body_new(int dot)
 	b->dot = dot;
 	b->inhdr = 1;
 	b->prevcrlf = 1;
-	if ((b->fd = tmpfile_()) < 0) {
+	if ((b->fd = scratch(&S.spool, &S.spoolmem)) < 0) {
 		logmsg("smtpd", "%s: %s", S.peer, lasterr());
 		b->flags |= Dio;
 	}
@@ -736,9 +801,8 @@ body_new(int dot)
 static void
 body_free(Body *b)
 {
-	if (b->fd >= 0)
-		close(b->fd);
 	str_free(&b->hdr);
+	str_free(&b->out);
 	free(b);
 }
 
@@ -758,7 +822,7 @@ deliver(int fd, char *err, size_t nerr, Str *bad, int *nok)
 	err[0] = 0;
 	*nok = 0;
 	for (i = 0; i < S.nrcpt; i++) {
-		if ((efd = tmpfile_()) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		if ((efd = scratch(&S.errfd, &S.errmem)) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
 			snprintf(err, nerr, "%s", lasterr());
 			return 4;
 		}
@@ -778,7 +842,6 @@ deliver(int fd, char *err, size_t nerr, Str *bad, int *nok)
 		if (st == 0) {
 			(*nok)++;
 			logmsg("smtpd", "%s delivered %s From %s", S.peer, S.rcpt[i], S.from);
-			close(efd);
 			continue;
 		}
 		n = pread(efd, buf, sizeof buf - 1, 0);
@@ -798,7 +861,6 @@ deliver(int fd, char *err, size_t nerr, Str *bad, int *nok)
 		if (worst != 5 || st != EX_TEMPFAIL)
 			snprintf(err, nerr, "%s", why);
 		logmsg("smtpd", "%s %s From %s: status %d: %s", S.peer, S.rcpt[i], S.from, st, buf);
-		close(efd);
 	}
 	return worst;
 }
@@ -865,6 +927,7 @@ finish(Body *b)
 
 	if (b->inhdr && !(b->flags & (Dbare | Dnul | Dlong | Dbig | Dio | Dloop)))
 		endheader(b);
+	bflush(b);
 	if (b->flags & Dbare)
 		reply("550 5.6.11 bare CR or LF in the message text");
 	else if (b->flags & Dnul)
@@ -884,8 +947,6 @@ finish(Body *b)
 		reply("554 5.7.1 message blocked");
 	} else if (class == RatDelay && !S.trusted && S.authuser[0] == 0)
 		reply("450 4.7.1 delayed, try again later");
-	else if (fsync(b->fd) < 0 && errno != EINVAL)
-		reply("451 4.3.0 cannot store the message");
 	else if ((r = deliver(b->fd, err, sizeof err, &bad, &nok)) == 0)
 		reply("250 2.0.0 delivered");
 	else if (r == 4)
@@ -1462,6 +1523,7 @@ smtpd_main(int argc, char **argv)
 
 	S.maxsize = LIM_SMTPSIZE;
 	S.mailer = "send";
+	S.spool = S.errfd = -1;
 	while ((o = getopt(argc, argv, "aBc:DdEefgh:K:k:Lm:n:pqrSstvz:")) != -1) {
 		switch (o) {
 		case 'a': S.reqauth = 1; break;

@@ -92,6 +92,7 @@ enum {
 	LIM_SMTPDOMS = 32,	/* -h domains */
 	LIM_SMTPSENDERR = 512,	/* octets of send's complaint quoted back */
 	LIM_SMTPDROP = 32,	/* -k networks */
+	LIM_SPOOLMEM = 1 << 20,	/* octets of a message smtpd keeps in memory before spooling to tmp/ */
 	LIM_SMTPTARPIT = 15,	/* seconds -D makes a stranger wait at HELO; a quarter of the longest refusal wait */
 
 	/* SMTP AUTH (applets/smtpd.c, core/secrets.c) */

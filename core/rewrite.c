@@ -13,10 +13,16 @@ static char sysname[256], altname[256];
 static void
 names(void)
 {
+	static char lastsite[256];
+	static int known;
 	struct utsname u;
 	const char *site = getenv("site");
 	char *dot;
 
+	/* the names change only with $site */
+	if (known && strcmp(site ? site : "", lastsite) == 0)
+		return;
+	known = snprintf(lastsite, sizeof lastsite, "%s", site ? site : "") < (int)sizeof lastsite;
 	sysname[0] = altname[0] = 0;
 	if (uname(&u) < 0)
 		strcpy(u.nodename, "localhost");
@@ -306,6 +312,26 @@ substitute(Arena *ar, const char *src, const char *addr, regmatch_t *pm, const R
 	return r;
 }
 
+/*
+ * Can the pattern match s at all, judged by its literal beginning? Most
+ * rules start with a fixed name ("local!", "localhost!", the system name);
+ * checking that first spares compiling the ones that cannot match. 1 when
+ * it might (a pattern with a top-level | is always tried).
+ */
+static int
+mightmatch(const char *pat, const char *s)
+{
+	size_t n = 0;
+
+	if (strchr(pat, '|') != NULL)
+		return 1;
+	while (pat[n] && strchr(".[]()*+?{}|^$\\", pat[n]) == NULL)
+		n++;
+	if (n > 0 && pat[n] && strchr("*+?{", pat[n]) != NULL)
+		n--;	/* the last letter is repeated or optional */
+	return strncmp(pat, s, n) == 0;
+}
+
 static int
 compile(Rule *r)
 {
@@ -339,7 +365,7 @@ rw_match(Rewrite *rw, Arena *ar, const char *addr, const Rwmsg *m, int authorize
 	for (i = 0; i < rw->n; i++) {
 		if (rw->r[i].type == RW_AUTH && authorized)
 			continue;
-		if (compile(&rw->r[i]) < 0)
+		if (!mightmatch(rw->r[i].pat, low) || compile(&rw->r[i]) < 0)
 			continue;
 		if (regexec(&rw->r[i].re, low, nelem(pm), pm, 0) != 0)
 			continue;

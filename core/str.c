@@ -138,6 +138,14 @@ struct Achunk {
 	Align data[];
 };
 
+/*
+ * Freed chunks of the usual size wait here for the next arena: malloc
+ * would give each back to the kernel and map it again moments later.
+ */
+enum { ACHUNK = 4096, NSPARE = 8 };
+static struct Achunk *spare;
+static int nspare;
+
 void *
 arena_alloc(Arena *a, size_t n)
 {
@@ -149,8 +157,13 @@ arena_alloc(Arena *a, size_t n)
 	if (n == 0)
 		n = al;
 	if (c == NULL || c->cap - c->used < n) {
-		cap = n > 4096 - sizeof *c ? n : 4096 - sizeof *c;
-		c = xmalloc(sizeof *c + cap);
+		cap = n > ACHUNK - sizeof *c ? n : ACHUNK - sizeof *c;
+		if (cap == ACHUNK - sizeof *c && spare != NULL) {
+			c = spare;
+			spare = c->next;
+			nspare--;
+		} else
+			c = xmalloc(sizeof *c + cap);
 		c->used = 0;
 		c->cap = cap;
 		c->next = a->c;
@@ -184,7 +197,12 @@ arena_free(Arena *a)
 
 	for (c = a->c; c; c = next) {
 		next = c->next;
-		free(c);
+		if (c->cap == ACHUNK - sizeof *c && nspare < NSPARE) {
+			c->next = spare;
+			spare = c;
+			nspare++;
+		} else
+			free(c);
 	}
 	a->c = NULL;
 }

@@ -100,15 +100,17 @@ import socket, sys, ast, time, os
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
 s.settimeout(float(os.environ.get('RAWT', '3')))
 g = s.recv(512)
-s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
 out = g if os.environ.get('RAWG') else b""
 try:
+    s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
     while True:
         b = s.recv(4096)
         if not b: break
         out += b
 except socket.timeout:
     out += b"<timeout>"
+except (ConnectionResetError, BrokenPipeError):
+    out += b"<reset>"
 sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
 PY
 }
