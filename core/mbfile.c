@@ -554,20 +554,21 @@ mbox_append(const char *path, const char *sender, time_t when, const char *msg, 
 	 * The dotlock holds the size to cut back to. It goes (and its removal
 	 * is made durable by the directory fsync) before success is reported:
 	 * left to reappear after a power loss it would cut off a delivered
-	 * message. Until then the fcntl lock still holds the mailbox.
+	 * message. The next writer may start during that fsync: the message
+	 * is on disk, and a dotlock of its own records a size past ours.
 	 */
 	if ((pad[0] && pwrite(fd, pad, strlen(pad), size) != (ssize_t)strlen(pad)) ||
-	    pwriteall(fd, s.p, s.n, size + strlen(pad)) < 0 || fsync(fd) < 0 ||
-	    (lock_dropdot(&l), mb_fsyncparent(path) < 0)) {
+	    pwriteall(fd, s.p, s.n, size + strlen(pad)) < 0 || fsync(fd) < 0) {
 		seterr("%s:", path);
 		if (ftruncate(fd, size) < 0 || fsync(fd) < 0)
 			logmsg("mbox", "%s: cannot cut back a failed append: %s", path, strerror(errno));
 		goto fail0;
 	}
+	lock_dropdot(&l);
 	lock_release(&l);
 	str_free(&s);
 	close(fd);
-	return 0;
+	return mb_fsyncparent(path) < 0 ? (seterr("%s:", path), -1) : 0;
 fail0:
 	e = errno;
 	lock_release(&l);

@@ -657,7 +657,7 @@ static int
 ipentries(int dfd, const unsigned char *a, time_t maxage)
 {
 	unsigned char m[16];
-	char text[IPTEXT], name[IPTEXT + 8];
+	char text[IPTEXT], name[IPTEXT + 16];
 	int v4 = isv4(a), b, r;
 
 	ipfmt(a, text, sizeof text);
@@ -793,7 +793,7 @@ int
 ratify_trust(const char *ip)
 {
 	unsigned char a[16];
-	char text[IPTEXT], name[IPTEXT + 8];
+	char text[IPTEXT], name[IPTEXT + 16];
 	struct stat st;
 	int root, rat, tr, fd, r = -1;
 

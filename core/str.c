@@ -51,6 +51,26 @@ hexdigit(int c)
 	return -1;
 }
 
+/*
+ * Small string buffers freed are kept for the next string: musl's malloc
+ * hands a size class's whole group back to the kernel when its last slot
+ * is freed, so short-lived strings would each cost an mmap and a munmap.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NOCACHE 1	/* under ASan every free is a real one, so misuse is caught */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NOCACHE 1
+#endif
+#endif
+#ifdef NOCACHE
+enum { SMALL = 64, NSMALL = 0 };
+#else
+enum { SMALL = 64, NSMALL = 16 };
+#endif
+static char *small[NSMALL + 1];
+static int nsmall;
+
 static void
 str_grow(Str *s, size_t more)
 {
@@ -60,10 +80,13 @@ str_grow(Str *s, size_t more)
 		return;
 	if (more > ((size_t)-1) / 4 - s->n)
 		die(EX_TEMPFAIL, "string too large");
-	cap = s->cap ? s->cap : 64;
+	cap = s->cap ? s->cap : SMALL;
 	while (cap < s->n + more + 1)
 		cap *= 2;
-	s->p = xrealloc(s->p, cap);
+	if (s->cap == 0 && cap == SMALL && nsmall > 0)
+		s->p = small[--nsmall];
+	else
+		s->p = xrealloc(s->p, cap);
 	s->cap = cap;
 }
 
@@ -120,7 +143,10 @@ str_reset(Str *s)
 void
 str_free(Str *s)
 {
-	free(s->p);
+	if (s->cap == SMALL && nsmall < NSMALL)
+		small[nsmall++] = s->p;
+	else
+		free(s->p);
 	s->p = NULL;
 	s->n = s->cap = 0;
 }
@@ -142,7 +168,7 @@ struct Achunk {
  * Freed chunks of the usual size wait here for the next arena: malloc
  * would give each back to the kernel and map it again moments later.
  */
-enum { ACHUNK = 4096, NSPARE = 8 };
+enum { ACHUNK = 4096, NSPARE = NSMALL ? 8 : 0 };
 static struct Achunk *spare;
 static int nspare;
 
