@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include "mbox.h"
@@ -33,6 +34,54 @@ fcntl_try(int fd, int type)
 	if (errno == EINVAL)
 		return fcntl(fd, F_SETLK, &fl);
 	return -1;
+}
+
+static void
+onalarm(int sig)
+{
+}
+
+/*
+ * Wait for the fcntl lock until deadline, woken by the kernel the moment
+ * it is free: polling would leave the mailbox idle while waiters sleep. A
+ * periodic SIGALRM (no SA_RESTART) interrupts the wait to check the clock,
+ * and also covers a signal that comes just before the wait begins. The
+ * caller's SIGALRM handler and timer are put back.
+ */
+static int
+fcntl_wait(int fd, int type, int64_t deadline)
+{
+	struct sigaction sa, osa;
+	struct itimerval it, oit;
+	struct flock fl;
+	int r, cmd = F_OFD_SETLKW;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onalarm;
+	sigemptyset(&sa.sa_mask);
+	memset(&it, 0, sizeof it);
+	it.it_interval.tv_usec = it.it_value.tv_usec = 50000;
+	sigaction(SIGALRM, &sa, &osa);
+	setitimer(ITIMER_REAL, &it, &oit);
+	for (;;) {
+		memset(&fl, 0, sizeof fl);
+		fl.l_type = type;
+		fl.l_whence = SEEK_SET;
+		if ((r = fcntl(fd, cmd, &fl)) == 0)
+			break;
+		if (errno == EINVAL && cmd == F_OFD_SETLKW) {
+			cmd = F_SETLKW;
+			continue;
+		}
+		if (errno != EINTR || now_ms() >= deadline) {
+			if (errno == EINTR)
+				errno = EAGAIN;
+			break;
+		}
+	}
+	setitimer(ITIMER_REAL, &oit, NULL);
+	sigaction(SIGALRM, &osa, NULL);
+	return r;
 }
 
 static void
@@ -233,15 +282,17 @@ lock_mbox(Mlock *l, int fd, const char *path, int how, int waitms)
 	l->fd = fd;
 	l->dotfd = -1;
 	l->dot[0] = 0;
-	while (fcntl_try(fd, how == LK_READ ? F_RDLCK : F_WRLCK) < 0) {
+	if (fcntl_try(fd, how == LK_READ ? F_RDLCK : F_WRLCK) < 0) {
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
 			seterr("lock %s:", path);
 			return -1;
 		}
-		if (now_ms() >= deadline)
-			return busy(l, path);
-		napms(delay);
-		delay = delay < 250 ? delay * 2 : 500;
+		if (fcntl_wait(fd, how == LK_READ ? F_RDLCK : F_WRLCK, deadline) < 0) {
+			if (errno == EAGAIN)
+				return busy(l, path);
+			seterr("lock %s:", path);
+			return -1;
+		}
 	}
 	if (how == LK_READ)
 		return 0;

@@ -116,6 +116,7 @@ like "$out" '250-STARTTLS' "STARTTLS is offered with -c"
 like "$out" 'TLS started' "swaks --tls negotiates"
 like "$out" '250 2\.0\.0 delivered' "and delivers"
 like "$(cat "$MBOX")" 'with ESMTPS' "Received: says ESMTPS"
+like "$(cat "$MBOX")" '^	\(using TLSv1\.2 with cipher ECDHE-RSA-[A-Z0-9-]+\)$' "Received: names the TLS version and cipher"
 out=$(python3 - $PT <<'PY' 2>&1
 import socket, ssl, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)

@@ -202,6 +202,21 @@ like "$out" '^250 2\.0\.0 delivered' "-B accepts bare LF"
 is "$(count)" "$((n0 + 1))" "as one message"
 like "$(sed -n '/^Subject: barelf/,$p' "$MBOX")" '^still$' "<LF>.<LF> did not end it"
 
+# --- a message past LIM_SPOOLMEM (1 MB) moves from memory to tmp/ and arrives whole
+n0=$(count)
+out=$(python3 - $PB <<'PY' 2>&1
+import smtplib, sys
+body = "".join("line %07d %s\r\n" % (i, "x" * 60) for i in range(40000))
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.sendmail("a@example.org", ["alice@ours.test"], "Subject: big\r\n\r\n" + body)
+print(s.quit())
+PY
+)
+like "$out" '221' "a 2.9 MB message is accepted"
+is "$(count)" "$((n0 + 1))" "and delivered"
+is "$(sed -n '/^Subject: big/,$p' "$MBOX" | grep -c '^line [0-9]* x*$')" 40000 "every line arrives"
+like "$(sed -n '/^Subject: big/,$p' "$MBOX" | grep '^line 0039999')" 'x{60}$' "to the last"
+
 # --- the loop guard
 hops=$(i=0; while [ $i -lt 33 ]; do printf 'Received: from h%d by h%d; Sat, 1 Jan 2022 00:00:00 +0000\\r\\n' $i $i; i=$((i + 1)); done)
 out=$(raw $PB "EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<alice@ours.test>\r\nDATA\r\n${hops}Subject: loop\r\n\r\nx\r\n.\r\nQUIT\r\n")
