@@ -92,6 +92,11 @@ enum {
 	LIM_SMTPDOMS = 32,	/* -h domains */
 	LIM_SMTPSENDERR = 512,	/* octets of send's complaint quoted back */
 	LIM_SMTPDROP = 32,	/* -k networks */
+	LIM_SMTPBUST = 16,	/* smtp -b hosts */
+	LIM_SMTPMX = 32,	/* MX records tried */
+	LIM_SMTPADDRS = 8,	/* addresses tried per host */
+	LIM_SMTPHOSTS = 64,	/* addresses tried per message */
+	LIM_SMTPREPLY = 2048,	/* octets of a reply, its lines joined */
 	LIM_SPOOLMEM = 1 << 20,	/* octets of a message smtpd keeps in memory before spooling to tmp/ */
 	LIM_SMTPTARPIT = 15,	/* seconds -D makes a stranger wait at HELO; a quarter of the longest refusal wait */
 
@@ -123,6 +128,10 @@ enum {
 	LIM_GREYMIN = 300,	/* seconds before a greylisted peer may retry */
 	LIM_GREYMAX = 14 * 3600,	/* seconds after which its first attempt is forgotten */
 	LIM_GREYLIST = 16 << 20,	/* octets of grey/whitelist */
+
+	/* client credentials (core/keys.c): box/USER/keys */
+	LIM_KEYSFILE = 64 << 10,	/* octets of a keys file */
+	LIM_KEYATTRS = 32,	/* attributes in one key */
 };
 
 #endif

@@ -1,65 +1,19 @@
 /* Credentials for SMTP AUTH from lib/secrets; crypt hashes are checked by tls/digest.c. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "core.h"
 #include "digest.h"
+#include "keys.h"
 #include "secrets.h"
 
-/* The file's text, checked on the descriptor read from, so no rename slips past. */
+/* Checked as every file of secrets is (keys.c), so no rename or symlink slips past. */
 static char *
 load(size_t *len)
 {
 	char path[LIM_PATHNAME];
-	struct stat st;
-	char *buf = NULL;
-	ssize_t r;
-	size_t n = 0;
-	int fd;
 
 	if (upas_path(path, sizeof path, "lib", "secrets", NULL) < 0)
 		return NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		seterr("%s:", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		seterr("%s:", path);
-		close(fd);
-		return NULL;
-	}
-	errno = EACCES;	/* refused by the checks below, not missing */
-	if (!S_ISREG(st.st_mode))
-		seterr("%s: not a regular file", path);
-	else if (st.st_uid != geteuid() && st.st_uid != 0)
-		seterr("%s: owned by uid %u, not by %u or root", path, (unsigned)st.st_uid, (unsigned)geteuid());
-	else if (st.st_mode & 077)
-		seterr("%s: mode %03o: group or other may read it", path, (unsigned)(st.st_mode & 0777));
-	else if (st.st_size > LIM_SECRETS)
-		seterr("%s: larger than %d bytes", path, LIM_SECRETS);
-	else {
-		buf = xmalloc(LIM_SECRETS + 1);
-		while (n < LIM_SECRETS && (r = read(fd, buf + n, LIM_SECRETS - n)) != 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				seterr("%s:", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			n += r;
-		}
-		if (buf != NULL) {
-			buf[n] = 0;
-			*len = n;
-		}
-	}
-	close(fd);
-	return buf;
+	return keys_readfile(path, LIM_SECRETS, len);
 }
 
 int
@@ -70,7 +24,7 @@ secrets_usable(void)
 
 	if ((p = load(&n)) == NULL)
 		return -1;
-	free(p);
+	keys_freetext(p, n);
 	return 0;
 }
 
@@ -100,7 +54,7 @@ secrets_get(const char *user, char *buf, size_t n)
 			strcpy(buf, f[1]);
 		break;
 	}
-	conf_close(&c);
+	keys_freetext(text, len);
 	return r;
 }
 
