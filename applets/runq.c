@@ -40,6 +40,8 @@ static struct {
 	const char *cmd, *sub;
 	char dir[LIM_PATHNAME];
 	int dfd;
+	uid_t uid;	/* the mailer runs as this user (-1: as we are) */
+	gid_t gid;
 	char **bad;		/* destinations that failed for now in this run */
 	int nbad;
 	Run *run;
@@ -302,7 +304,7 @@ start(Qjob *j, Arena *a)
 	dbg("%s/%s: running %s for %s", R.sub, j->id, R.cmd, dest(j));
 	saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	dup2(r->efd, 2);
-	r->pid = proc_start(argv, in, r->efd);
+	r->pid = proc_startas(argv, in, r->efd, R.uid, R.gid);
 	if (saved >= 0) {
 		dup2(saved, 2);
 		close(saved);
@@ -395,12 +397,19 @@ dodir(const char *root, const char *sub, int rmempty)
 {
 	char **seen = NULL, **ids;
 	int nseen = 0, nids, i, lock, more;
+	struct stat st;
 
 	R.sub = sub;
 	if ((R.dfd = queue_opendir(root, sub, 0, R.dir, sizeof R.dir)) < 0) {
 		if (errno != ENOENT)
 			logmsg("runq", "%s", lasterr());
 		return;
+	}
+	/* as root, a user's mail leaves as that user: the owner of the queue directory */
+	R.uid = (uid_t)-1;
+	if (geteuid() == 0 && fstat(R.dfd, &st) == 0 && st.st_uid != 0) {
+		R.uid = st.st_uid;
+		R.gid = st.st_gid;
 	}
 	lock = openat(R.dfd, "L.runq", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
 	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {

@@ -5,6 +5,7 @@
  * status tells the queue what to do: 0 sent, 75 try again later ("Retry"
  * in the output, as upas's runq looks for), 69 failed for good.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,6 +713,7 @@ route(Host *h, int max, int *temp)
 {
 	Dial d;
 	Mx mx[LIM_SMTPMX];
+	unsigned char a6[16];
 	int n = 0, k = 0, i, j, usemx;
 
 	*temp = 0;
@@ -720,7 +722,8 @@ route(Host *h, int max, int *temp)
 		return 0;
 	}
 	snprintf(S.port, sizeof S.port, "%s", d.port);
-	usemx = strncmp(S.dest, "tcp!", 4) != 0 && d.host[0] != '[' && strchr(d.host, ':') == NULL;
+	usemx = strncmp(S.dest, "tcp!", 4) != 0 && d.host[0] != '[' && inet_pton(AF_INET, d.host, a6) != 1 &&
+	    inet_pton(AF_INET6, d.host, a6) != 1;
 	if (usemx && (k = dns_mx(d.host, mx, nelem(mx))) != 0) {
 		if (k == DNS_TEMP) {
 			because("%s: %s", S.dest, lasterr());

@@ -129,6 +129,7 @@ int applet_known(const char *name);	/* the registry's: is name an applet */
 int applet_call(char **argv);	/* the registry's: run applet argv[0] here, or -1 */
 void proc_exec(char **argv) __attribute__((noreturn));
 pid_t proc_start(char **argv, int in, int out);
+pid_t proc_startas(char **argv, int in, int out, uid_t uid, gid_t gid);
 int proc_wait(pid_t pid);	/* exit status; 128+signal for a signal */
 
 /* priv.c: identities without /etc/passwd. */

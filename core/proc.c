@@ -90,6 +90,13 @@ closefrom3(void)
 pid_t
 proc_start(char **argv, int in, int out)
 {
+	return proc_startas(argv, in, out, (uid_t)-1, 0);
+}
+
+/* proc_start, the child becoming uid and gid first unless uid is -1. */
+pid_t
+proc_startas(char **argv, int in, int out, uid_t uid, gid_t gid)
+{
 	sigset_t none;
 	pid_t pid;
 	int s;
@@ -112,6 +119,8 @@ proc_start(char **argv, int in, int out)
 	if (out >= 0 && out != 1 && dup2(out, 1) < 0)
 		die(EX_OSERR, "dup2:");
 	closefrom3();
+	if (uid != (uid_t)-1 && priv_become(uid, gid) < 0)
+		die(EX_TEMPFAIL, "%s", lasterr());
 	proc_exec(argv);
 }
 

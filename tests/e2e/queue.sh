@@ -303,4 +303,25 @@ reset 0
 "$UPAS" runq - "$M"
 is "$(calls)" "$full" "runq delivers exactly the jobs whose control file exists"
 
+# --- as root, the mailer runs as the owner of the queue directory
+if [ "$(id -u)" = 0 ]; then
+	reset 0
+	cat >"$T/whoami" <<SH
+#!/bin/sh
+id -u >"$T/uid"
+cat >/dev/null
+SH
+	chmod 755 "$T/whoami"
+	: >"$T/uid"; chmod 666 "$T/uid"
+	chmod 755 "$T"
+	mkdir -p "$UPASROOT/queue/nob"
+	printf 'Subject: u\n\nbody u\n' | "$UPAS" qer -q nob - mail alice net!example.org bob
+	chown -R 65534:65534 "$UPASROOT/queue/nob"
+	"$UPAS" runq -q nob - "$T/whoami"
+	is "$(cat "$T/uid" 2>/dev/null)" 65534 "root's runq runs a user's jobs as that user"
+	printf 'Subject: r\n\nbody r\n' | "$UPAS" qer -q rootq - mail alice net!example.org bob
+	"$UPAS" runq -q rootq - "$T/whoami"
+	is "$(cat "$T/uid" 2>/dev/null)" 0 "and its own as root"
+fi
+
 done_testing
