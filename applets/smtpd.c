@@ -19,11 +19,11 @@
 #include "applet.h"
 #include "addr.h"
 #include "bounce.h"
-#include "digest.h"
 #include "dns.h"
 #include "mimeenc.h"
 #include "policy.h"
 #include "rewrite.h"
+#include "sasl.h"
 #include "secrets.h"
 #include "tls.h"
 
@@ -1123,233 +1123,66 @@ cmd_starttls(char *arg)
 	S.esmtp = 0;
 }
 
-/* Strict RFC 4648 base64 into out; its length, or -1 if malformed or longer than max. */
-static ssize_t
-b64dec(const char *s, unsigned char *out, size_t max)
+/* A 334 challenge and the client's answer, for core/sasl.c. */
+static int
+exchange(void *arg, const char *b64, char *line, size_t max)
 {
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s), i, o = 0;
-	unsigned v = 0;
-	const char *p;
-	int pad = 0, k;
-
-	if (n % 4 != 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] == '=')) {
-			pad++;
-			k = 0;
-		} else if (pad || s[i] == 0 || (p = strchr(al, s[i])) == NULL)
-			return -1;
-		else
-			k = p - al;
-		v = v << 6 | k;
-		if (i % 4 == 3) {
-			if (o + 3 - pad > max)
-				return -1;
-			out[o++] = v >> 16;
-			if (pad < 2)
-				out[o++] = v >> 8;
-			if (pad < 1)
-				out[o++] = v;
-			v = 0;
-		}
-	}
-	return o;
-}
-
-/* A 334 continuation carrying n bytes at p, base64 encoded. */
-static void
-challenge(const void *p, size_t n)
-{
-	Str s = {0};
-
-	mime_base64(&s, p, n, 0);
-	if (s.n > 0 && s.p[s.n - 1] == '\n')
-		s.p[--s.n] = 0;
-	reply("334 %s", s.n > 0 ? s.p : "");
-	str_free(&s);
-}
-
-/*
- * The client's answer to a 334, or an initial response: decoded into out
- * and NUL terminated; -1 after replying when it cancels or is malformed.
- */
-static ssize_t
-response(const char *given, unsigned char *out, size_t max)
-{
-	char line[LIM_SMTPCMDBUF];
 	ssize_t n;
 
-	if (given == NULL) {
-		flush();
-		n = bio_line(&S.b, line, sizeof line);
-		if (n == BIO_EOF)
-			exit(0);
-		if (n == BIO_ERR)
-			hangup("4.4.2", "timeout");
-		if (n == BIO_LONG) {
-			reply("500 5.5.2 line too long");
-			return -1;
-		}
-		if (n >= 2 && line[n - 2] == '\r')
-			line[n -= 2] = 0;
-		else if (n >= 1 && line[n - 1] == '\n')
-			line[--n] = 0;
-		given = line;
-	}
-	if (strcmp(given, "*") == 0) {
-		reply("501 5.0.0 authentication cancelled");
-		return -1;
-	}
-	if (strcmp(given, "=") == 0)
-		n = 0;
-	else if ((n = b64dec(given, out, max - 1)) < 0) {
-		reply("501 5.5.2 bad base64 in the response");
-		return -1;
-	}
-	out[n] = 0;
+	reply("334 %s", b64);
+	flush();
+	n = bio_line(&S.b, line, max);
+	if (n == BIO_EOF || n == BIO_ERR)
+		return SASL_IO;
+	if (n == BIO_LONG)
+		return SASL_LONG;
+	if (n >= 2 && line[n - 2] == '\r')
+		line[n -= 2] = 0;
+	else if (n >= 1 && line[n - 1] == '\n')
+		line[--n] = 0;
 	return n;
-}
-
-/* An identity we look up: printable, no blanks, bounded. */
-static int
-authname(const char *u, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > LIM_AUTHUSER || strlen(u) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f)
-			return 0;
-	return 1;
 }
 
 /* The verdict: a failure waits 1, 2, 4... seconds, and too many end the session. */
 static void
-verdict(const char *mech, const char *user, int r)
+verdict(const char *mech, Sasl *sa, int r)
 {
-	char u[LIM_AUTHUSER + 1];
-
-	snprintf(u, sizeof u, "%s", user != NULL && authname(user, strlen(user)) ? user : "?");
-	if (r == 1) {
-		snprintf(S.authuser, sizeof S.authuser, "%s", u);
-		logmsg("smtpd", "%s auth %s %s ok", S.peer, mech, u);
+	switch (r) {
+	case SASL_OK:
+		snprintf(S.authuser, sizeof S.authuser, "%s", sa->user);
+		logmsg("smtpd", "%s auth %s %s ok", S.peer, mech, sa->user);
 		reply("235 2.7.0 authentication succeeded");
 		return;
-	}
-	if (r < 0) {
-		logmsg("smtpd", "%s auth %s %s: %s", S.peer, mech, u, lasterr());
+	case SASL_TEMP:
+		logmsg("smtpd", "%s auth %s %s: %s", S.peer, mech, sa->user, lasterr());
 		reply("454 4.7.0 temporary authentication failure");
 		return;
+	case SASL_CANCEL:
+		reply("501 5.0.0 authentication cancelled");
+		return;
+	case SASL_BADB64:
+		reply("501 5.5.2 bad base64 in the response");
+		return;
+	case SASL_LONG:
+		reply("500 5.5.2 line too long");
+		return;
+	case SASL_IO:
+		hangup("4.4.2", "timeout");
 	}
 	S.authfails++;
-	logmsg("smtpd", "%s auth %s %s failed (%d)", S.peer, mech, u, S.authfails);
+	logmsg("smtpd", "%s auth %s %s failed (%d)", S.peer, mech, sa->user[0] ? sa->user : "?", S.authfails);
 	flush();
-	sleep(S.authfails > 3 ? LIM_AUTHDELAY : 1u << (S.authfails - 1));
+	sleep(sasl_delay(S.authfails));
 	reply("535 5.7.8 authentication credentials invalid");
 	if (S.authfails >= LIM_AUTHFAILS)
 		hangup("4.7.0", "too many authentication failures");
-}
-
-/* RFC 4616: authzid NUL authcid NUL passwd; an authzid must name the authcid. */
-static void
-auth_plain(char *ir)
-{
-	unsigned char buf[LIM_AUTHDEC + 1];
-	char *z, *u, *pw;
-	ssize_t n;
-	size_t zn, un;
-
-	if (ir == NULL)
-		reply("334 ");
-	if ((n = response(ir, buf, sizeof buf)) < 0)
-		return;
-	z = (char *)buf;
-	zn = strlen(z);
-	if ((size_t)n <= zn + 1 || (un = strlen(u = z + zn + 1), zn + 1 + un + 1 > (size_t)n)) {
-		reply("501 5.5.2 malformed PLAIN response");
-		return;
-	}
-	pw = u + un + 1;
-	if (strlen(pw) != (size_t)n - (zn + un + 2) || !authname(u, un) || (zn > 0 && strcmp(z, u) != 0)) {
-		explicit_bzero(buf, sizeof buf);
-		verdict("PLAIN", u, 0);
-		return;
-	}
-	verdict("PLAIN", u, secrets_verify(u, pw));
-	explicit_bzero(buf, sizeof buf);
-}
-
-static void
-auth_login(char *ir)
-{
-	unsigned char u[LIM_AUTHDEC + 1], pw[LIM_AUTHDEC + 1];
-	ssize_t un, n;
-
-	if (ir == NULL)
-		reply("334 VXNlcm5hbWU6");
-	if ((un = response(ir, u, sizeof u)) < 0)
-		return;
-	reply("334 UGFzc3dvcmQ6");
-	if ((n = response(NULL, pw, sizeof pw)) < 0)
-		return;
-	if (!authname((char *)u, un) || strlen((char *)pw) != (size_t)n)
-		verdict("LOGIN", (char *)u, 0);
-	else
-		verdict("LOGIN", (char *)u, secrets_verify((char *)u, (char *)pw));
-	explicit_bzero(pw, sizeof pw);
-}
-
-/* RFC 2195: the client proves it knows the secret by keying HMAC-MD5 of our challenge with it. */
-static void
-auth_cram(char *ir)
-{
-	char chal[LIM_DOMAIN + 64], secret[LIM_SECRET + 1], hex[33], *sp;
-	unsigned char buf[LIM_AUTHDEC + 1], mac[16];
-	unsigned rnd;
-	ssize_t n;
-	int i, r;
-
-	if (ir != NULL) {
-		reply("501 5.5.2 CRAM-MD5 takes no initial response");
-		return;
-	}
-	mime_random(&rnd, sizeof rnd);
-	snprintf(chal, sizeof chal, "<%u.%lld@%s>", rnd, (long long)time(NULL), S.host);
-	challenge(chal, strlen(chal));
-	if ((n = response(NULL, buf, sizeof buf)) < 0)
-		return;
-	sp = strrchr((char *)buf, ' ');
-	if (sp == NULL || strlen((char *)buf) != (size_t)n || strlen(sp + 1) != 32) {
-		verdict("CRAM-MD5", NULL, 0);
-		return;
-	}
-	*sp++ = 0;
-	if (!authname((char *)buf, sp - 1 - (char *)buf)) {
-		verdict("CRAM-MD5", NULL, 0);
-		return;
-	}
-	r = secrets_get((char *)buf, secret, sizeof secret);
-	if (r == SEC_PLAIN) {
-		hmac_md5(secret, strlen(secret), chal, strlen(chal), mac);
-		for (i = 0; i < 16; i++)
-			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-		for (i = 0; i < 32; i++)
-			if (sp[i] >= 'A' && sp[i] <= 'F')
-				sp[i] += 'a' - 'A';
-		r = secrets_equal(sp, hex);
-	} else if (r >= 0)
-		r = 0;	/* unknown, or only a hash: CRAM-MD5 needs the secret itself */
-	explicit_bzero(secret, sizeof secret);
-	verdict("CRAM-MD5", (char *)buf, r);
 }
 
 static void
 cmd_auth(char *arg)
 {
 	char *mech, *ir;
+	Sasl sa = { exchange, NULL, NULL, "" };
 
 	if (!S.auth || !S.esmtp) {
 		reply("502 5.5.1 AUTH not offered");
@@ -1369,16 +1202,16 @@ cmd_auth(char *arg)
 		reply("501 5.5.4 syntax: AUTH mechanism [initial-response]");
 		return;
 	}
-	if (strcasecmp(mech, "CRAM-MD5") == 0)
-		auth_cram(ir);
-	else if (strcasecmp(mech, "PLAIN") != 0 && strcasecmp(mech, "LOGIN") != 0)
+	if (!sasl_known(mech))
 		reply("504 5.5.4 unknown authentication mechanism");
-	else if (!plainok())
+	else if (strcasecmp(mech, "CRAM-MD5") == 0 && ir != NULL)
+		reply("501 5.5.2 CRAM-MD5 takes no initial response");
+	else if (strcasecmp(mech, "CRAM-MD5") != 0 && !plainok())
 		reply("538 5.7.11 encryption required for requested authentication mechanism");
-	else if (strcasecmp(mech, "PLAIN") == 0)
-		auth_plain(ir);
-	else
-		auth_login(ir);
+	else {
+		sa.host = S.host;
+		verdict(mech, &sa, sasl_server(&sa, mech, ir));
+	}
 }
 
 static const Cmd cmds[] = {
