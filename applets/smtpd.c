@@ -109,6 +109,7 @@ static struct {
 
 static void
 reply(const char *fmt, ...) PRINTF(1, 2);
+static int scratch(int *fd, int *mem);
 
 static void
 reply(const char *fmt, ...)
@@ -483,6 +484,44 @@ bad:
 }
 
 /*
+ * Would send take this local recipient? send -x expands it as delivery
+ * would (aliases, forward files, rewrite) without delivering: 0 yes, else
+ * the reply has been given. Only with send as the mailer: another mailer
+ * judges its own recipients at delivery.
+ */
+static int
+validate(const char *dest)
+{
+	char *argv[] = { "send", "-x", (char *)dest, NULL }, box[LIM_PATHNAME];
+	struct stat st_;
+	int efd, st, null;
+	pid_t pid;
+
+	if (strcmp(S.mailer, "send") != 0 || strcasecmp(dest, "postmaster") == 0)
+		return 0;	/* RFC 5321 §4.5.1: postmaster is always taken */
+	/* a user with a box needs no expansion to exist */
+	if (name_ok(dest) && upas_path(box, sizeof box, "box", dest, NULL) == 0 &&
+	    lstat(box, &st_) == 0 && S_ISDIR(st_.st_mode))
+		return 0;
+	if ((efd = scratch(&S.errfd, &S.errmem)) < 0 || (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		logmsg("smtpd", "%s: %s", S.peer, lasterr());
+		return 0;	/* delivery will judge */
+	}
+	pid = proc_start(argv, null, efd);
+	close(null);
+	st = pid < 0 ? EX_TEMPFAIL : proc_wait(pid);
+	if (st == 0)
+		return 0;
+	if (st == EX_NOUSER)
+		reply("550 5.1.1 %.64s: no such user here", dest);
+	else if (st == EX_TEMPFAIL || st >= 128 || st < 0)
+		reply("450 4.2.0 %.64s: cannot check the recipient now", dest);
+	else
+		reply("553 5.1.3 %.64s: recipient refused", dest);
+	return -1;
+}
+
+/*
  * Relay control. A recipient in one of our domains goes to the mailer by its
  * local part alone, and only if that local part cannot route on (%, !, @ hide
  * a next hop from us but not from rewrite rules); anything else is relaying,
@@ -525,7 +564,8 @@ cmd_rcpt(char *arg)
 		}
 		l = a;
 		l.domain = l.route = NULL;
-		dest = addr_bang(&S.ar, &l);
+		if ((dest = addr_bang(&S.ar, &l)) != NULL && validate(dest) < 0)
+			return;
 	} else if (S.trusted || S.authuser[0] != 0)
 		dest = addr_bang(&S.ar, &a);
 	else {

@@ -5,6 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 setup
 cp -r "$top/configs/root/lib/." "$UPASROOT/lib/"
+# remote mail stays queued: no runq is started to try (and bounce) it
+sed -i "s/qer -K /qer /" "$UPASROOT/lib/rewrite"
 mkdir -p "$UPASROOT/box/alice"
 MBOX=$UPASROOT/box/alice/mbox
 mkcert rsa srv mx.ours.test
@@ -105,9 +107,14 @@ like "$out" '^552 5\.3\.4 message too big' "a message over -z is 552"
 like "$out" '^221 ' "and the session survives it"
 is "$(count)" "$n0" "none of those was delivered"
 
-# --- unknown user: the permanent failure comes back
+# --- unknown user: refused at RCPT (send -x), so no bounce is ever due
 out=$(raw $P 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<nosuch@ours.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n')
-like "$out" '^554 5\.0\.0 mail refused' "an unknown user is 554 after DATA"
+like "$out" '^550 5\.1\.1 nosuch: no such user here' "an unknown user is 550 at RCPT"
+# a failure only delivery finds (a mailbox that is a symlink) comes back after DATA
+mkdir -p "$UPASROOT/box/dave"
+ln -s /etc/passwd "$UPASROOT/box/dave/mbox"
+out=$(raw $P 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<dave@ours.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n')
+like "$out" '^554 5\.0\.0 mail refused' "a delivery that fails for good is 554 after DATA"
 
 # --- STARTTLS
 out=$(swaks --server 127.0.0.1:$PT --tls --from bob@example.org --to alice@ours.test \

@@ -7,6 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 setup
 cp -r "$top/configs/root/lib/." "$UPASROOT/lib/"
+# remote mail stays queued: no runq is started to try (and bounce) it
+sed -i "s/qer -K /qer /" "$UPASROOT/lib/rewrite"
 mkdir -p "$UPASROOT/box/alice"
 MBOX=$UPASROOT/box/alice/mbox
 mkcert rsa srv mx.ours.test
