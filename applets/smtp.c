@@ -55,12 +55,14 @@ static struct {
 	Host *h;
 	int tls;
 	int lastperm;	/* the last host refused with a 5xx before any transaction */
+	int secret;	/* AUTH is running: -d shows no command */
 	struct {
 		int esmtp, pipelining, eightbitmime, smtputf8, starttls;
 		long long size;
 		char auth[128];
 	} ext;
-	char reply[LIM_SMTPREPLY];	/* the last reply, lines joined */
+	char reply[LIM_SMTPREPLY];	/* the last reply, lines joined by blanks */
+	char lines[LIM_SMTPREPLY];	/* the same, each line's text after the code ending in a newline */
 } S;
 
 static void
@@ -303,7 +305,9 @@ getreply(void)
 	ssize_t n;
 	int code = -1, k;
 
-	S.reply[0] = 0;
+	size_t ln = 0;
+
+	S.reply[0] = S.lines[0] = 0;
 	for (;;) {
 		n = bio_line(&S.b, line, sizeof line);
 		if (n == BIO_EOF || n == BIO_ERR) {
@@ -326,6 +330,12 @@ getreply(void)
 			return -2;
 		}
 		code = k;
+		if (n > 4 && ln + n - 4 + 2 < sizeof S.lines) {
+			memcpy(S.lines + ln, line + 4, n - 4);
+			ln += n - 4;
+			S.lines[ln++] = '\n';
+			S.lines[ln] = 0;
+		}
 		for (k = 0; line[k] && used + 2 < sizeof S.reply; k++)
 			S.reply[used++] = (unsigned char)line[k] < ' ' ? ' ' : line[k];
 		if (n <= 3 || line[3] == ' ') {
@@ -349,7 +359,7 @@ send_(const char *fmt, ...)
 	va_start(ap, fmt);
 	fmtv(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	dprint("-> %s\n", strncasecmp(buf, "AUTH", 4) == 0 ? "AUTH ..." : buf);
+	dprint("-> %s\n", S.secret ? "(credentials)" : buf);
 	bio_puts(&S.b, buf);
 	return bio_puts(&S.b, "\r\n");
 }
@@ -385,19 +395,17 @@ verdict(int code, const char *what, int intx)
 	return intx ? Temp : Next;
 }
 
+/* The extensions an EHLO reply lists, one per line after the greeting line. */
 static void
 ehlo(void)
 {
-	char *p, *w;
+	char *w, *nl;
 
 	memset(&S.ext, 0, sizeof S.ext);
 	S.ext.esmtp = 1;
-	for (p = S.reply + 4; (p = strstr(p, " ")) != NULL;) {
-		/* the joined lines: "250-name greeting 250-PIPELINING 250 SIZE 100" */
-		p++;
-		if (strncmp(p, "250", 3) != 0 || (p[3] != '-' && p[3] != ' '))
-			continue;
-		w = p + 4;
+	for (w = strchr(S.lines, '\n'); w != NULL && *++w; w = nl) {
+		if ((nl = strchr(w, '\n')) != NULL)
+			*nl = 0;
 		if (strncasecmp(w, "PIPELINING", 10) == 0)
 			S.ext.pipelining = 1;
 		else if (strncasecmp(w, "8BITMIME", 8) == 0)
@@ -409,7 +417,9 @@ ehlo(void)
 		else if (strncasecmp(w, "SIZE", 4) == 0)
 			S.ext.size = w[4] == ' ' ? atoll(w + 5) : 0;
 		else if (strncasecmp(w, "AUTH", 4) == 0 && (w[4] == ' ' || w[4] == '='))
-			snprintf(S.ext.auth, sizeof S.ext.auth, " %.*s ", (int)strcspn(w + 5, "2"), w + 5);
+			snprintf(S.ext.auth, sizeof S.ext.auth, " %s ", w + 5);
+		if (nl == NULL)
+			break;
 	}
 }
 
@@ -484,6 +494,7 @@ authenticate(void)
 		because("%s: %s", S.h->name, lasterr());
 		return Perm;
 	}
+	S.secret = 1;
 	if (has("CRAM-MD5")) {
 		r = cmd("AUTH CRAM-MD5");
 		if (r == 334) {
@@ -520,6 +531,7 @@ authenticate(void)
 		because("%s offers no mechanism we know:%s", S.h->name, S.ext.auth);
 		r = 0;
 	}
+	S.secret = 0;
 	keys_wipe(&k);
 	if (s.p)
 		explicit_bzero(s.p, s.cap);
