@@ -28,8 +28,9 @@ typedef struct Run {
 	pid_t pid;
 	Qjob j;
 	Arena ar;
-	int efd;
-	off_t eoff;		/* where this attempt's output starts in E */
+	int efd;		/* this attempt's output: in memory, or the E file itself */
+	int mem;		/* efd is in memory: E gets it only if the job stays or bounces */
+	off_t eoff;		/* where this attempt's output starts in efd */
 	int64_t deadline;
 	int killed;
 } Run;
@@ -193,6 +194,26 @@ saysretry(Run *r)
 	return memmem(buf, n, "Retry", 5) != NULL;
 }
 
+/* A job that stays or bounces: its output onto the E file, whose mtime says when it was tried. */
+static void
+keeperr(Run *r)
+{
+	char name[LIM_QID + 8], buf[LIM_MBOXBUF];
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof name, "E.%s", r->j.id);
+	if ((fd = openat(R.dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) < 0) {
+		logmsg("runq", "%s/%s: %s:", R.sub, r->j.id, name);
+		return;
+	}
+	while ((n = pread(r->efd, buf, sizeof buf, off)) > 0 && fd_writeall(fd, buf, n) == 0)
+		off += n;
+	futimens(fd, NULL);
+	close(fd);
+}
+
 /* A job ended with status (-1: could not run, or killed for taking too long). */
 static void
 finish(Run *r, int status)
@@ -200,7 +221,10 @@ finish(Run *r, int status)
 	Qjob *j = &r->j;
 	int temp;
 
-	futimens(r->efd, NULL);
+	if (status != 0 && r->mem)
+		keeperr(r);
+	else if (!r->mem)
+		futimens(r->efd, NULL);
 	temp = status < 0 || status == EX_TEMPFAIL || status >= 128 || saysretry(r);
 	close(r->efd);
 	dbg("%s/%s: %s exit status %d%s", R.sub, j->id, R.cmd, status, r->killed ? " (killed: too slow)" : "");
@@ -282,8 +306,14 @@ start(Qjob *j, Arena *a)
 		arena_free(&r->ar);
 		return;
 	}
+	/*
+	 * The output goes to memory first: a job that succeeds (most do) then
+	 * never makes an E file, a new inode to create and remove.
+	 */
 	snprintf(name, sizeof name, "E.%s", j->id);
-	if ((r->efd = openat(R.dfd, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) < 0) {
+	if ((r->efd = memfd_create("runq", MFD_CLOEXEC)) >= 0)
+		r->mem = 1;
+	else if ((r->efd = openat(R.dfd, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) < 0) {
 		logmsg("runq", "%s/%s: %s:", R.sub, j->id, name);
 		close(in);
 		arena_free(&r->ar);
@@ -433,6 +463,7 @@ dodir(const char *root, const char *sub, int rmempty)
 		}
 		while (R.nrun > 0)
 			reap();
+		fsync(R.dfd);	/* the removals of this pass (queue_remove) */
 		seen = xrealloc(seen, (nseen + nids) * sizeof *seen);
 		for (i = 0; i < nids; i++)
 			if (nseen == 0 || bsearch(&ids[i], seen, nseen, sizeof *seen, cmpstr) == NULL)

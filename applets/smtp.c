@@ -6,6 +6,9 @@
  * in the output, as upas's runq looks for), 69 failed for good.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,6 +644,8 @@ session(Host *h)
 		because("%s (%s): %s", h->name, h->addr, lasterr());
 		return Next;
 	}
+	/* the final ".\r\n" is a small write after a large one: Nagle would hold it for the ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	conn_init(&S.c, fd, fd);
 	S.c.timeout = (S.ping ? 10 : LIM_SMTPIDLE) * 1000;
 	bio_init(&S.b, &S.c);

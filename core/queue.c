@@ -496,10 +496,6 @@ queue_remove(int dfd, const char *id)
 		seterr("remove %s:", name);
 		return -1;
 	}
-	if (fsync(dfd) < 0) {
-		seterr("fsync queue directory:");
-		return -1;
-	}
 	snprintf(name, sizeof name, "E.%s", id);
 	unlinkat(dfd, name, 0);
 	unlinkjob(dfd, id, LIM_QFILES);

@@ -78,7 +78,9 @@ int queue_job(Arena *a, int dfd, const char *id, Qjob *j);
 /* Move C.ID aside to Q.ID, never to run. */
 int queue_quarantine(int dfd, const char *id);
 
-/* Remove a finished job: C first (and the directory synced), then D, E and F. */
+/* Remove a finished job: C first, then D, E and F. The caller fsyncs the
+ * directory once per batch: a power loss before that may run a finished job
+ * again (at least once, as SMTP allows), never lose one. */
 int queue_remove(int dfd, const char *id);
 
 /* Remove D, E, F and T files with no C or Q file that are older than
