@@ -134,4 +134,12 @@ enum {
 	LIM_KEYATTRS = 32,	/* attributes in one key */
 };
 
+/* pop3 (applets/pop3.c) */
+enum {
+	LIM_POPCMD = 512,	/* a command line with CRLF: RFC 2449's 255 octets, doubled for tolerance */
+	LIM_POPIDLE = 600,	/* seconds without a command before the session ends (RFC 1939 §3: at least 10 minutes) */
+	LIM_POPERRS = 20,	/* bad commands before the server hangs up */
+	LIM_UIDL = 70,	/* octets of a unique-id listing's id (RFC 1939 §7) */
+};
+
 #endif

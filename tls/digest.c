@@ -17,6 +17,16 @@ hmac_md5(const void *key, size_t kn, const void *msg, size_t mn, unsigned char o
 	br_hmac_out(&hc, out);
 }
 
+void
+md5(const void *p, size_t n, unsigned char out[16])
+{
+	br_md5_context c;
+
+	br_md5_init(&c);
+	br_md5_update(&c, p, n);
+	br_md5_out(&c, out);
+}
+
 static const unsigned char perm512[] = {
 	0, 21, 42, 22, 43, 1, 44, 2, 23, 3, 24, 45, 25, 46, 4, 47, 5, 26, 6, 27, 48,
 	28, 49, 7, 50, 8, 29, 9, 30, 51, 31, 52, 10, 53, 11, 32, 12, 33, 54, 34, 55, 13,
