@@ -101,6 +101,24 @@ blankline(const char *p, size_t len, int bol)
 	return bol && ((len == 1 && p[0] == '\n') || (len == 2 && p[0] == '\r' && p[1] == '\n'));
 }
 
+/*
+ * Header fields other programs add or change when they rewrite an mbox:
+ * mutt's Content-Length: and Lines:, c-client's and Dovecot's X-UID:,
+ * X-Keywords:, X-IMAP:, X-IMAPbase:. Like Status:, they stay out of a
+ * message's digest, so its id (and a POP3 UIDL) holds across such rewrites.
+ */
+static int
+volatileline(const char *p, size_t n)
+{
+	static const char *f[] = { "Content-Length:", "Lines:", "X-UID:", "X-Keywords:", "X-IMAP:", "X-IMAPbase:" };
+	size_t i, k;
+
+	for (i = 0; i < nelem(f); i++)
+		if (n >= (k = strlen(f[i])) && strncasecmp(p, f[i], k) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 finish(Mmsg *m, uint64_t end, size_t blank)
 {
@@ -113,8 +131,9 @@ finish(Mmsg *m, uint64_t end, size_t blank)
  * Parse messages from start (at a From line, or at 0) to lim into mb; with
  * max > 0, stop after that many. A separator is a From line with a date at
  * the start or after a blank line; the message's digest covers its From
- * line and the header lines but Status:, within LIM_MBOXBUF octets, so flag
- * changes keep its id. Its size is what mb_unmbox makes of it.
+ * line and the header lines but Status: and the volatile ones, within
+ * LIM_MBOXBUF octets, so flag changes and other mailers' rewrites keep its
+ * id. Its size is what mb_unmbox makes of it.
  * Messages found, or -1.
  */
 static int
@@ -125,7 +144,7 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 	const char *p;
 	size_t len, blank = 0;
 	uint64_t off;
-	int bol, k, found = 0, hdr = 0, prevblank = 1, skip = 0;
+	int bol, k, found = 0, hdr = 0, prevblank = 1, skip = 0, vol = 0;
 	char *sender;
 	time_t date;
 
@@ -160,12 +179,14 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			skip = p[len - 1] != '\n';
 			continue;
 		}
+		if (bol)
+			vol = hdr && volatileline(p, len);
 		if (hdr && prevblank)
 			hdr = 0;
 		else if (hdr && bol && mb_statusline(p, len, &m->dflags)) {
 			skip = p[len - 1] != '\n';
 			continue;
-		} else if (hdr && off < m->hoff + LIM_MBOXBUF)
+		} else if (hdr && !vol && off < m->hoff + LIM_MBOXBUF)
 			m->h = mb_hash(m->h, p, len);
 		m->size += len - (bol && mb_unquoteline(p, len));
 	}
@@ -467,6 +488,29 @@ mbox_scan(Mailbox *mb, int locked)
 	return r;
 }
 
+/* A message's digest as scanfrom makes it, from the message in memory (From line first). */
+static uint64_t
+digest(const char *p, size_t n)
+{
+	const char *e = p + n, *nl, *hdr;
+	uint64_t h;
+	int dummy = 0;
+
+	nl = memchr(p, '\n', n);
+	h = mb_hash(0, p, nl + 1 - p);
+	hdr = nl + 1;
+	for (p = hdr; p < e && p < hdr + LIM_MBOXBUF; p = nl + 1) {
+		if ((nl = memchr(p, '\n', e - p)) == NULL)
+			nl = e - 1;
+		if (blankline(p, nl + 1 - p, 1))
+			break;
+		if (!mb_statusline(p, nl + 1 - p, &dummy) && !volatileline(p, nl + 1 - p))
+			h = mb_hash(h, p, nl + 1 - p);
+	}
+	return h;
+}
+
+/* The message; a mailbox that changed under us since the scan is an error, never another message. */
 int
 mbox_read(Mailbox *mb, Mmsg *m, Str *out)
 {
@@ -481,7 +525,8 @@ mbox_read(Mailbox *mb, Mmsg *m, Str *out)
 	buf = xmalloc(n + 1);
 	r = pread(mb->fd, buf, n, m->off);
 	if (r != (ssize_t)n || n < 5 || memcmp(buf, "From ", 5) != 0 ||
-	    (nl = memchr(buf, '\n', n)) == NULL || (uint64_t)(nl - buf) + 1 != m->hoff - m->off) {
+	    (nl = memchr(buf, '\n', n)) == NULL || (uint64_t)(nl - buf) + 1 != m->hoff - m->off ||
+	    digest(buf, n) != m->h) {
 		free(buf);
 		seterr("%s: changed by another program; scan it again", mb->path);
 		return -1;
