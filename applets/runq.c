@@ -426,7 +426,7 @@ static void
 dodir(const char *root, const char *sub, int rmempty)
 {
 	char **seen = NULL, **ids;
-	int nseen = 0, nids, i, lock, more;
+	int nseen = 0, nids, i, lock, more, kick, kicked;
 	struct stat st;
 
 	R.sub = sub;
@@ -442,13 +442,25 @@ dodir(const char *root, const char *sub, int rmempty)
 		R.gid = st.st_gid;
 	}
 	lock = openat(R.dfd, "L.runq", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		dbg("%s: %s", R.dir, lock < 0 ? "cannot lock" : "another runq has it");
-		if (lock >= 0)
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		/*
+		 * Another runq has it. K.runq asks it to look again once it lets
+		 * go; if it let go before we made the file, we get the lock now.
+		 */
+		if ((kick = openat(R.dfd, "K.runq", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) >= 0)
+			close(kick);
+		if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
 			close(lock);
+			lock = -1;
+			errno = EWOULDBLOCK;
+		}
+	}
+	if (lock < 0) {
+		dbg("%s: %s", R.dir, errno == EWOULDBLOCK ? "another runq has it" : "cannot lock");
 		close(R.dfd);
 		return;
 	}
+	unlinkat(R.dfd, "K.runq", 0);
 	do {
 		if (queue_ids(R.dfd, &ids, &nids) < 0) {
 			logmsg("runq", "%s", lasterr());
@@ -482,7 +494,11 @@ dodir(const char *root, const char *sub, int rmempty)
 			dbg("%s: empty, removed", R.dir);
 	}
 	close(lock);
+	/* kicked while we held the lock: a job may have come after our last look */
+	kicked = faccessat(R.dfd, "K.runq", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	close(R.dfd);
+	if (kicked && !(R.maxjobs > 0 && R.tried >= R.maxjobs))
+		dodir(root, sub, rmempty);
 }
 
 /* Every subdirectory of root, for -a. */

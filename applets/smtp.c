@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -808,6 +809,7 @@ smtp_main(int argc, char **argv)
 	ssize_t n;
 	int o, i, nh, r = Next, temp;
 
+	signal(SIGPIPE, SIG_IGN);	/* a server that hangs up mid-text is a temporary failure, not our death */
 	while ((o = getopt(argc, argv, "aAb:dfg:h:ilopstu:")) != -1) {
 		switch (o) {
 		case 'a': S.auth = 1; break;

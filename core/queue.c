@@ -278,9 +278,11 @@ unlinkjob(int dfd, const char *id, int nfiles)
 	char name[LIM_QID + 16];
 	int k;
 
+	/* extra files are numbered from 1 without gaps (qer writes them in order) */
 	for (k = 1; k <= nfiles; k++) {
 		snprintf(name, sizeof name, "F.%s.%d", id, k);
-		unlinkat(dfd, name, 0);
+		if (unlinkat(dfd, name, 0) < 0 && errno == ENOENT)
+			break;
 	}
 	snprintf(name, sizeof name, "T.%s", id);
 	unlinkat(dfd, name, 0);

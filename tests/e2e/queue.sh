@@ -303,6 +303,19 @@ reset 0
 "$UPAS" runq - "$M"
 is "$(calls)" "$full" "runq delivers exactly the jobs whose control file exists"
 
+# --- a runq that finds the queue busy leaves K.runq, so the busy one looks again
+reset 0
+queue kick1
+flock "$QD/L.runq" sleep 1 &
+sleep 0.2
+"$UPAS" runq - "$M"
+check "a runq that finds the lock taken leaves K.runq" test -f "$QD/K.runq"
+is "$(calls)" 0 "and runs nothing"
+wait
+"$UPAS" runq - "$M"
+is "$(calls):$(jobs)" "1:0" "the next runq runs the job"
+check "and takes K.runq away" test ! -f "$QD/K.runq"
+
 # --- as root, the mailer runs as the owner of the queue directory
 if [ "$(id -u)" = 0 ]; then
 	reset 0
