@@ -632,10 +632,7 @@ exchange(void *arg, const char *b64, char *line, size_t max)
 		return SASL_IO;
 	if (n == BIO_LONG)
 		return SASL_LONG;
-	if (n >= 2 && line[n - 2] == '\r')
-		line[n -= 2] = 0;
-	else if (n >= 1 && line[n - 1] == '\n')
-		line[--n] = 0;
+	bio_chomp(line, &n);
 	debug("<", "(SASL response)");
 	return n;
 }
@@ -1087,11 +1084,7 @@ pop3_main(int argc, char **argv)
 			bad("line too long");
 			continue;
 		}
-		if (n >= 2 && line[n - 2] == '\r')
-			line[n -= 2] = 0;
-		else if (n >= 1 && line[n - 1] == '\n')
-			line[--n] = 0;
-		if (strlen(line) != (size_t)n || strchr(line, '\r') != NULL) {
+		if (bio_chomp(line, &n) < 0) {
 			bad("NUL or CR in command");
 			continue;
 		}

@@ -1176,10 +1176,7 @@ exchange(void *arg, const char *b64, char *line, size_t max)
 		return SASL_IO;
 	if (n == BIO_LONG)
 		return SASL_LONG;
-	if (n >= 2 && line[n - 2] == '\r')
-		line[n -= 2] = 0;
-	else if (n >= 1 && line[n - 1] == '\n')
-		line[--n] = 0;
+	bio_chomp(line, &n);
 	return n;
 }
 
@@ -1496,11 +1493,7 @@ smtpd_main(int argc, char **argv)
 			reply("500 5.5.2 line too long");
 			continue;
 		}
-		if (n >= 2 && line[n - 2] == '\r')
-			line[n -= 2] = 0;
-		else if (n >= 1 && line[n - 1] == '\n')
-			line[--n] = 0;
-		if (strlen(line) != (size_t)n || strchr(line, '\r') != NULL) {
+		if (bio_chomp(line, &n) < 0) {
 			reply("500 5.5.2 NUL or CR in command");
 			continue;
 		}

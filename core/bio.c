@@ -176,3 +176,14 @@ bio_discard(Bio *b)
 {
 	b->rpos = b->rlen = 0;
 }
+
+/* Strip a line's CRLF or LF in place; -1 when a NUL or a CR is left inside it. */
+int
+bio_chomp(char *line, ssize_t *n)
+{
+	if (*n >= 2 && line[*n - 2] == '\r')
+		line[*n -= 2] = 0;
+	else if (*n >= 1 && line[*n - 1] == '\n')
+		line[--*n] = 0;
+	return strlen(line) != (size_t)*n || strchr(line, '\r') != NULL ? -1 : 0;
+}

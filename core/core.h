@@ -90,6 +90,7 @@ int bio_printf(Bio *b, const char *fmt, ...) PRINTF(2, 3);
 int bio_flush(Bio *b);
 size_t bio_buffered(Bio *b);
 void bio_discard(Bio *b);
+int bio_chomp(char *line, ssize_t *n);	/* the line end gone; -1 if a NUL or CR is left */
 
 /* path.c: every path derives from one mail root (MAILROOT, moved by UPASROOT). */
 const char *upas_root(void);
