@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "core.h"
@@ -94,6 +95,66 @@ lasterr(void)
  * journald add their own); so it does, time-stamped, when the log file cannot
  * be written, so nothing is lost in containers that only collect stderr.
  */
+/*
+ * The log's file, kept open for the process: a server that gave up root
+ * after its first line can still write it, and a busy one opens it once.
+ * A kept descriptor is used (or closed) only while it still is that file:
+ * an applet run in this process may have closed it, and the number may
+ * name a socket now. *own says the caller must close what it got.
+ */
+static struct {
+	char name[32];
+	int fd;
+	dev_t dev;
+	ino_t ino;
+} logs[4];
+
+static int
+stillours(int i)
+{
+	struct stat st;
+
+	return logs[i].name[0] && fstat(logs[i].fd, &st) == 0 && st.st_dev == logs[i].dev &&
+	    st.st_ino == logs[i].ino;
+}
+
+static int
+logfd(const char *log, char *path, size_t n, int *own)
+{
+	static int next;
+	struct stat st;
+	int i, fd;
+
+	*own = 0;
+	if (upas_path(path, n, "log", log, NULL) < 0)
+		return -1;
+	for (i = 0; i < (int)nelem(logs); i++)
+		if (logs[i].name[0] && strcmp(logs[i].name, log) == 0) {
+			/* a log rotated away (renamed or removed) is opened anew */
+			if (stillours(i) && (stat(path, &st) < 0 ? errno != ENOENT :
+			    st.st_dev == logs[i].dev && st.st_ino == logs[i].ino))
+				return logs[i].fd;
+			if (stillours(i))
+				close(logs[i].fd);
+			logs[i].name[0] = 0;
+		}
+	if (
+	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640)) < 0)
+		return -1;
+	if (strlen(log) >= sizeof logs[0].name || fstat(fd, &st) < 0) {
+		*own = 1;
+		return fd;
+	}
+	i = next++ % nelem(logs);
+	if (stillours(i))
+		close(logs[i].fd);
+	snprintf(logs[i].name, sizeof logs[i].name, "%s", log);
+	logs[i].fd = fd;
+	logs[i].dev = st.st_dev;
+	logs[i].ino = st.st_ino;
+	return fd;
+}
+
 void
 logmsg(const char *log, const char *fmt, ...)
 {
@@ -101,7 +162,7 @@ logmsg(const char *log, const char *fmt, ...)
 	va_list ap;
 	time_t t = time(0);
 	struct tm tm;
-	int fd = -1, n;
+	int fd = -1, n, own = 0;
 	char *p;
 
 	va_start(ap, fmt);
@@ -122,10 +183,8 @@ logmsg(const char *log, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof line)
 		n = sizeof line - 1, line[n - 1] = '\n';
-	if (upas_path(path, sizeof path, "log", log, NULL) == 0)
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0 || fd_writeall(fd, line, n) < 0)
+	if ((fd = logfd(log, path, sizeof path, &own)) < 0 || fd_writeall(fd, line, n) < 0)
 		fd_writeall(2, line, n);
-	if (fd >= 0)
+	if (own)
 		close(fd);
 }

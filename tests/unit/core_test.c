@@ -364,3 +364,47 @@ TEST(priv_ids)
 	CHECK(priv_box("..", &u, &g) < 0);
 	unsetenv("UPASROOT");
 }
+
+/* logmsg keeps the log open, follows a rotation, and never writes to a descriptor that is no longer the log. */
+TEST(logmsg_kept)
+{
+	char dir[LIM_PATHNAME / 2], path[LIM_PATHNAME], old[LIM_PATHNAME + 8], *t;
+	int sv[2], fd, i;
+	size_t n;
+	char buf[64];
+
+	snprintf(dir, sizeof dir, "%s/logroot", unit_tmpdir());
+	snprintf(path, sizeof path, "%s/log", dir);
+	CHECK(mkdir(dir, 0755) == 0 && mkdir(path, 0755) == 0);
+	setenv("UPASROOT", dir, 1);
+	snprintf(path, sizeof path, "%s/log/kept", dir);
+	logmsg("kept", "one");
+	snprintf(old, sizeof old, "%s.0", path);
+	CHECK(rename(path, old) == 0);
+	logmsg("kept", "two");
+	t = readfile(path, 4096, &n);
+	CHECK(t && strstr(t, "two") && !strstr(t, "one"));
+	free(t);
+	/* whatever descriptor holds the log now, close it and put a socket in its place */
+	for (fd = 3; fd < 64; fd++) {
+		char lp[64], target[LIM_PATHNAME];
+		ssize_t k;
+
+		snprintf(lp, sizeof lp, "/proc/self/fd/%d", fd);
+		if ((k = readlink(lp, target, sizeof target - 1)) > 0 && (target[k] = 0, strcmp(target, path) == 0))
+			break;
+	}
+	CHECK(fd < 64);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+	close(fd);
+	CHECK(dup2(sv[0], fd) == fd);
+	logmsg("kept", "three");
+	CHECK(read(sv[1], buf, sizeof buf) < 0);	/* nothing went to the socket */
+	t = readfile(path, 4096, &n);
+	CHECK(t && strstr(t, "three"));
+	free(t);
+	for (i = 0; i < 2; i++)
+		close(sv[i]);
+	close(fd);
+	unsetenv("UPASROOT");
+}
