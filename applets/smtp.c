@@ -49,8 +49,9 @@ static struct {
 	char **to;	/* RCPT TO's addresses */
 	int *refused;	/* per recipient: its 5xx reply went to why */
 	int utf8;	/* an address needs SMTPUTF8 */
+	Str text;	/* the message with the fields we add, LF line ends */
 	Str msg;	/* the message as it goes on the wire: CRLF, dot-stuffed, no final dot */
-	Str qp;	/* the same with an 8-bit body made quoted-printable, made when needed */
+	Str qp;	/* the same with every 8-bit part made quoted-printable, made when needed */
 	int eightbit;
 	Str why;	/* the replies that decided, for the caller */
 	/* the session */
@@ -192,80 +193,96 @@ prepare(const char *m, size_t n)
 			str_fmt(&h, "%s%s", i ? ",\n\t" : "", S.to[i]);
 		str_adds(&h, "\n");
 	}
-	wiretext(&S.msg, h.p ? h.p : "", h.n);
-	wiretext(&S.msg, m, n);
+	str_addn(&S.text, h.p ? h.p : "", h.n);
+	str_addn(&S.text, m, n);
 	if (hn == n)
-		wiretext(&S.msg, "\n", 1);
+		str_addc(&S.text, '\n');
+	wiretext(&S.msg, S.text.p, S.text.n);
 	str_free(&h);
 }
 
+static int
+has8bit(const char *p, size_t n)
+{
+	const char *e = p + n;
+
+	for (; p < e; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* A header block without its Content-Transfer-Encoding field (and the field's folds). */
+static void
+hdrsans(Str *out, const char *h, size_t n)
+{
+	const char *e = h + n, *nl;
+	int skip = 0;
+
+	for (; h < e; h = nl) {
+		nl = memchr(h, '\n', e - h);
+		nl = nl ? nl + 1 : e;
+		if (*h != ' ' && *h != '\t')
+			skip = strncasecmp(h, "Content-Transfer-Encoding:", 26) == 0;
+		if (!skip)
+			str_addn(out, h, nl - h);
+	}
+}
+
 /*
- * For a server without 8BITMIME: a single-part message's 8-bit body as
- * quoted-printable (RFC 6152 §3). A multipart message goes as it is (most
- * servers take it); docs/smtp.8 says so.
+ * p into out with every 8-bit leaf made quoted-printable (RFC 6152 §3), for
+ * a server without 8BITMIME: composite parts keep their structure, and the
+ * bytes between parts (delimiters, preamble, epilogue) go as they are.
  */
+static void
+conv(Part *p, Str *out)
+{
+	const char *cur, *end, *blank;
+	Part *c;
+
+	if (p->child == NULL) {
+		if (!has8bit(p->body, p->bodylen) || p->enc != ENC_NONE) {
+			str_addn(out, p->raw, p->rawlen);
+			return;
+		}
+		/* the header up to its blank line, our encoding, the blank line, the body */
+		blank = p->hdrlen > 0 && p->hdr[p->hdrlen - 1] == '\n' ? p->hdr + p->hdrlen - 1 : p->hdr + p->hdrlen;
+		if (blank > p->hdr && blank[-1] == '\r')
+			blank--;
+		hdrsans(out, p->hdr, blank - p->hdr);
+		if (p->depth == 0 && msg_hdr(p, "MIME-Version") == NULL)
+			str_adds(out, "MIME-Version: 1.0\n");
+		str_adds(out, "Content-Transfer-Encoding: quoted-printable\n\n");
+		mime_qp(out, p->body, p->bodylen);
+		if (p->bodylen > 0 && p->body[p->bodylen - 1] == '\n' && (out->n == 0 || out->p[out->n - 1] != '\n'))
+			str_addc(out, '\n');
+		return;
+	}
+	hdrsans(out, p->hdr, p->hdrlen);	/* a composite part's encoding is 7bit once its parts are */
+	cur = p->body;
+	end = p->body + p->bodylen;
+	for (c = p->child; c != NULL; c = c->next) {
+		if (c->raw < cur || c->raw + c->rawlen > end)
+			continue;
+		str_addn(out, cur, c->raw - cur);
+		conv(c, out);
+		cur = c->raw + c->rawlen;
+	}
+	str_addn(out, cur, end - cur);
+}
+
 static int
 toqp(void)
 {
-	const char *m = S.msg.p, *e = m + S.msg.n, *body = NULL, *p;
-	Str b = {0};
-	size_t col;
+	Msg m;
+	Str t = {0};
 
-	for (p = m; p + 1 < e; p++)
-		if (p[0] == '\n' && p + 2 < e && p[1] == '\r' && p[2] == '\n') {
-			body = p + 3;
-			break;
-		}
-	if (body == NULL || (strcasestr(m, "multipart/") != NULL && strcasestr(m, "multipart/") < body))
+	if (msg_parse(&m, S.text.p, S.text.n) < 0)
 		return -1;
-	/* the header minus its Content-Transfer-Encoding, then ours */
-	for (p = m; p < body - 2;) {
-		const char *nl = strstr(p, "\r\n");
-		int cont;
-
-		if (strncasecmp(p, "Content-Transfer-Encoding:", 26) == 0) {
-			do {
-				p = nl + 2;
-				nl = strstr(p, "\r\n");
-				cont = p < body - 2 && (*p == ' ' || *p == '\t');
-			} while (cont);
-			continue;
-		}
-		str_addn(&S.qp, p, nl + 2 - p);
-		p = nl + 2;
-	}
-	if (!hasfield(m, body - m, "MIME-Version"))
-		str_adds(&S.qp, "MIME-Version: 1.0\r\n");
-	str_adds(&S.qp, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	/* un-stuff, encode, stuff again */
-	for (p = body; p < e;) {
-		const char *nl = strstr(p, "\r\n"), *q = p;
-
-		if (*q == '.')
-			q++;
-		col = 0;
-		str_reset(&b);
-		for (; q < nl; q++) {
-			unsigned char c = *q;
-
-			if (col >= 72) {
-				str_adds(&b, "=\r\n");
-				col = 0;
-			}
-			if (c >= 0x80 || c == '=' || (c == '.' && col == 0) ||
-			    ((c == ' ' || c == '\t') && q + 1 == nl)) {
-				str_fmt(&b, "=%02X", c);
-				col += 3;
-			} else {
-				str_addc(&b, c);
-				col++;
-			}
-		}
-		str_adds(&b, "\r\n");
-		str_addn(&S.qp, b.p, b.n);
-		p = nl + 2;
-	}
-	str_free(&b);
+	conv(m.root, &t);
+	wiretext(&S.qp, t.p ? t.p : "", t.n);
+	msg_free(&m);
+	str_free(&t);
 	return 0;
 }
 

@@ -721,3 +721,38 @@ mime_pipefrom(char *buf, size_t n)
 		return 0;
 	return stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0;
 }
+
+void
+mime_qp(Str *out, const char *p, size_t n)
+{
+	const char *e = p + n, *nl, *q;
+	size_t col;
+	unsigned char c;
+	int enc;
+
+	while (p < e) {
+		nl = memchr(p, '\n', e - p);
+		if (nl == NULL)
+			nl = e;
+		q = nl > p && nl[-1] == '\r' && nl < e ? nl - 1 : nl;	/* the CR of a CRLF */
+		for (col = 0; p < q; p++) {
+			c = *p;
+			enc = c >= 0x7f || c == '=' || (c < ' ' && c != '\t') ||
+			    ((c == ' ' || c == '\t') && p + 1 == q);
+			if (col + (enc ? 3 : 1) > 75) {
+				str_adds(out, "=\n");
+				col = 0;
+			}
+			if (enc) {
+				str_fmt(out, "=%02X", c);
+				col += 3;
+			} else {
+				str_addc(out, c);
+				col++;
+			}
+		}
+		if (nl < e)
+			str_addc(out, '\n');
+		p = nl < e ? nl + 1 : e;
+	}
+}

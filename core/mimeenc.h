@@ -12,6 +12,11 @@
 /* RFC 4648 base64, lines of at most linelen characters (0: one line), each ending in LF. */
 void mime_base64(Str *out, const void *p, size_t n, int linelen);
 
+/* RFC 2045 §6.7 quoted-printable of text with LF (or CRLF) line ends, lines
+ * of at most 76 characters ending in LF; "=", 8-bit and control bytes, and
+ * blanks before a line end are encoded. */
+void mime_qp(Str *out, const char *p, size_t n);
+
 /*
  * An unstructured header body (Subject:) starting at column col: ASCII text
  * is folded at blanks; text with bytes >= 0x80, or that would read as an

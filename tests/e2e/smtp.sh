@@ -451,6 +451,21 @@ like "$(cat "$f" 2>/dev/null)" '^Content-Transfer-Encoding: quoted-printable' "a
 like "$(cat "$f" 2>/dev/null)" '^caf=C3=A9 =C3=BF eight bits' "and the 8-bit line is encoded"
 check "and no 8-bit byte is left" sh -c "! LC_ALL=C grep -q '[^ -~	]' '$f'"
 kill "$pid"
+# a multipart message: only its 8-bit part is re-encoded, the structure stays
+printf 'Subject: mp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="BB"\n\npreamble\n--BB\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\303\251 = good\n--BB\nContent-Type: text/plain\n\nplain ascii\n--BB--\n' >"$T/mp"
+sink s1m 127.0.0.1 "$SP" -8
+sm -h client.test "tcp!127.0.0.1!$SP" alice bob@sink.test <"$T/mp"
+f=$(ls "$T/s1m"/* 2>/dev/null | head -1)
+out=$(python3 - "$f" <<'PY' 2>&1
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+a, b = m.get_payload()
+print(a["Content-Transfer-Encoding"], repr(a.get_payload(decode=True).decode()), b["Content-Transfer-Encoding"], repr(b.get_payload()))
+PY
+)
+is "$out" "quoted-printable 'café = good' None 'plain ascii'" "multipart: the 8-bit part becomes quoted-printable, the others stay"
+check "and no 8-bit byte is left" sh -c "! LC_ALL=C grep -q '[^ -~	]' '$f'"
+kill "$pid"
 # sinkfail NAME WANT DESC OPTIONS...: a sink refusing at some step; smtp's status
 sinkfail() {
 	n=$1 want=$2 d=$3; shift 3
