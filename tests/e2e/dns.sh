@@ -106,8 +106,9 @@ spawn python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
-time.sleep(120)' "$S"
-sleep 0.3
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$S" "$T/silent.ready"
+i=0; while [ ! -f "$T/silent.ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 conf "nameserver 127.0.0.1#$S" "options timeout:1 attempts:2"
 t0=$(date +%s%N)
 out=$(q mx mx.test); st=$?
