@@ -623,16 +623,11 @@ cmd_apop(char *arg)
 static int
 exchange(void *arg, const char *b64, char *line, size_t max)
 {
-	ssize_t n;
+	int n;
 
 	reply("+ %s", b64);
 	flush();
-	n = bio_line(&S.b, line, max);
-	if (n == BIO_EOF || n == BIO_ERR)
-		return SASL_IO;
-	if (n == BIO_LONG)
-		return SASL_LONG;
-	bio_chomp(line, &n);
+	n = sasl_getline(&S.b, line, max);
 	debug("<", "(SASL response)");
 	return n;
 }

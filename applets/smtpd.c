@@ -1167,17 +1167,9 @@ cmd_starttls(char *arg)
 static int
 exchange(void *arg, const char *b64, char *line, size_t max)
 {
-	ssize_t n;
-
 	reply("334 %s", b64);
 	flush();
-	n = bio_line(&S.b, line, max);
-	if (n == BIO_EOF || n == BIO_ERR)
-		return SASL_IO;
-	if (n == BIO_LONG)
-		return SASL_LONG;
-	bio_chomp(line, &n);
-	return n;
+	return sasl_getline(&S.b, line, max);
 }
 
 /* The verdict: a failure waits 1, 2, 4... seconds, and too many end the session. */

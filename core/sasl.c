@@ -41,6 +41,19 @@ sasl_b64dec(const char *s, unsigned char *out, size_t max)
 	return o;
 }
 
+int
+sasl_getline(Bio *b, char *line, size_t max)
+{
+	ssize_t n = bio_line(b, line, max);
+
+	if (n == BIO_EOF || n == BIO_ERR)
+		return SASL_IO;
+	if (n == BIO_LONG)
+		return SASL_LONG;
+	bio_chomp(line, &n);
+	return n;
+}
+
 unsigned
 sasl_delay(int n)
 {

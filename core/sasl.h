@@ -31,6 +31,8 @@ typedef struct Sasl {
 	char user[LIM_AUTHUSER + 1];	/* who it was, or claimed to be ("?" if not even that) */
 } Sasl;
 
+/* For an exchange: the response line from b, its end removed; its length, or SASL_IO or SASL_LONG. */
+int sasl_getline(Bio *b, char *line, size_t max);
 /* Is mech one we know: PLAIN, LOGIN or CRAM-MD5, any case. */
 int sasl_known(const char *mech);
 /* Run mech with the initial response ir (NULL for none; "=" is an empty one). */
