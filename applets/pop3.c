@@ -888,6 +888,8 @@ cmd_sync(char *arg)
 		reply("-ERR [SYS/TEMP] the deletions were not all applied");
 	else
 		reply("+OK synced");
+	flush();
+	mb_purge(S.mb);
 }
 
 static void
@@ -907,6 +909,8 @@ cmd_quit(char *arg)
 	}
 	reply("+OK %s POP3 server signing off", S.host);
 	bio_flush(&S.b);
+	if (S.mb != NULL)
+		mb_purge(S.mb);	/* the client has its answer; the files are already out of the mailbox */
 	exit(0);
 }
 

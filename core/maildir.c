@@ -206,7 +206,16 @@ cmparrival(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* Litter of deliveries that died, after LIM_MAILDIR_TMPAGE. */
+/* An expunged message mb_sync moved to tmp/ for mb_purge: "name.expunged". */
+static int
+expunged(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 9 && strcmp(name + n - 9, ".expunged") == 0;
+}
+
+/* Litter of deliveries that died, after LIM_MAILDIR_TMPAGE, and expunged messages left unpurged. */
 static void
 sweeptmp(Mailbox *mb)
 {
@@ -223,7 +232,7 @@ sweeptmp(Mailbox *mb)
 	}
 	while ((d = readdir(dir)) != NULL)
 		if (d->d_name[0] != '.' && fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && time(NULL) - st.st_atime > LIM_MAILDIR_TMPAGE)
+		    S_ISREG(st.st_mode) && (time(NULL) - st.st_atime > LIM_MAILDIR_TMPAGE || expunged(d->d_name)))
 			unlinkat(fd, d->d_name, 0);
 	closedir(dir);
 }
@@ -373,8 +382,17 @@ maildir_sync(Mailbox *mb)
 	for (i = j = 0; i < mb->nmsg; i++) {
 		m = &mb->msg[i];
 		if (m->flags & MF_DELETED) {
-			if (unlinkat(mb->fd, m->file, 0) == 0 || (errno == ENOENT &&
-			    (locate(mb, m) < 0 || unlinkat(mb->fd, m->file, 0) == 0 || errno == ENOENT))) {
+			/*
+			 * Out of new/ or cur/ into tmp/, which no reader shows: a
+			 * rename costs a third of an unlink, and mb_purge unlinks
+			 * once the caller has answered.
+			 */
+			snprintf(name, sizeof name, "tmp/%s.expunged", strchr(m->file, '/') + 1);
+			if (renameat(mb->fd, m->file, mb->fd, name) == 0 || (errno == ENOENT &&
+			    (locate(mb, m) < 0 || (snprintf(name, sizeof name, "tmp/%s.expunged", strchr(m->file, '/') + 1),
+			    renameat(mb->fd, m->file, mb->fd, name) == 0) || errno == ENOENT))) {
+				mb->purge = xrealloc(mb->purge, (mb->npurge + 1) * sizeof *mb->purge);
+				mb->purge[mb->npurge++] = xstrdup(name);
 				mb_freemsg(m);
 				changed = 1;
 				continue;

@@ -676,10 +676,25 @@ mb_sync(Mailbox *mb)
 }
 
 void
+mb_purge(Mailbox *mb)
+{
+	int i;
+
+	for (i = 0; i < mb->npurge; i++) {
+		unlinkat(mb->fd, mb->purge[i], 0);
+		free(mb->purge[i]);
+	}
+	free(mb->purge);
+	mb->purge = NULL;
+	mb->npurge = 0;
+}
+
+void
 mb_close(Mailbox *mb)
 {
 	if (mb == NULL)
 		return;
+	mb_purge(mb);
 	mb_freemsgs(mb, 0);
 	free(mb->msg);
 	if (mb->fd >= 0)

@@ -72,6 +72,10 @@ void mb_setflags(Mailbox *mb, int i, int set, int clear);
  * the mailbox's locks; an mbox is rewritten crash-safely (journal, then in
  * place). 0 or -1; afterwards the messages are numbered anew. */
 int mb_sync(Mailbox *mb);
+/* What mb_sync expunged from a Maildir left in tmp/ (out of the mailbox
+ * already, durably): unlink it now. A server answers first and purges after;
+ * mb_close purges too, and a scan removes what a dead process left. */
+void mb_purge(Mailbox *mb);
 void mb_close(Mailbox *mb);
 
 /* lock.c: mbox locks, in the order of Postfix local(8), mutt and Debian's
@@ -103,6 +107,8 @@ struct Mailbox {
 	Mmsg *msg;
 	int nmsg, amsg;
 	int dirty;		/* the index needs writing */
+	char **purge;		/* Maildir: expunged files moved to tmp/, unlinked by mb_purge */
+	int npurge;
 };
 Mmsg *mb_add(Mailbox *mb);
 void mb_freemsg(Mmsg *m);

@@ -1,4 +1,5 @@
 /* Unit tests over core/mbox.h: mbox, mdir and Maildir; locks; the index. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -759,4 +760,45 @@ TEST(mb_mbox_foreign_rewrite)
 	str_free(&s);
 	free(id0);
 	free(id1);
+}
+
+/* A Maildir expunge moves the files to tmp/ at once and unlinks them at mb_purge; a scan sweeps leftovers. */
+TEST(mb_maildir_purge)
+{
+	char *p = tpath("purge.maildir"), tmp[LIM_PATHNAME], left[LIM_PATHNAME];
+	Mailbox *mb;
+	DIR *d;
+	struct dirent *e;
+	int n, fd;
+
+	mkmaildir(p);
+	CHECK(mb_append(p, "a@x", 0, "Subject: one\n\n1\n", 16) == 0);
+	CHECK(mb_append(p, "a@x", 0, "Subject: two\n\n2\n", 16) == 0);
+	CHECK((mb = mb_open(p, MB_RDWR)) != NULL && mb_count(mb) == 2);
+	mb_setflags(mb, 0, MF_DELETED, 0);
+	CHECK(mb_sync(mb) == 0 && mb_count(mb) == 1);
+	snprintf(tmp, sizeof tmp, "%s/tmp", p);
+	n = 0;
+	CHECK((d = opendir(tmp)) != NULL);
+	while (d && (e = readdir(d)) != NULL)
+		n += strstr(e->d_name, ".expunged") != NULL;
+	if (d)
+		closedir(d);
+	CHECK(n == 1);
+	mb_purge(mb);
+	n = 0;
+	CHECK((d = opendir(tmp)) != NULL);
+	while (d && (e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	CHECK(n == 0);
+	mb_close(mb);
+	/* one a dead process left behind goes at the next scan for writing */
+	CHECK(snprintf(left, sizeof left, "%.900s/123.M1P1.host:2,S.expunged", tmp) < (int)sizeof left);
+	CHECK((fd = open(left, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	CHECK((mb = mb_open(p, MB_RDWR)) != NULL && mb_count(mb) == 1);
+	CHECK(access(left, F_OK) < 0 && errno == ENOENT);
+	mb_close(mb);
 }
