@@ -167,17 +167,18 @@ for first in range(1, n + 1, 50):
 # VmHWM never falls: read until the process has exited (a zombie has none)
 hwm = vm(proc.pid, "VmHWM")
 a.sendall(b"QUIT\r\n")
+line()
+t = time.monotonic() - t0	# the session is over for the client
 while True:
     v = vm(proc.pid, "VmHWM")
     if v == 0:
         break
     hwm = max(hwm, v)
-line()
 _, status, ru = os.wait4(proc.pid, 0)
-t = time.monotonic() - t0
+tx = time.monotonic() - t0	# and the server is gone: work it did after answering counts here
 if got != n or octets != total or status != 0:
     sys.exit("retrieved %d of %d, %d of %d octets, exit status %d" % (got, n, octets, total, status))
-print("%.4f %.4f %d %d" % (t, ru.ru_utime + ru.ru_stime, hwm, idle))
+print("%.4f %.4f %d %d %.4f" % (t, ru.ru_utime + ru.ru_stime, hwm, idle, tx))
 EOF
 
 # ---- the servers
@@ -230,19 +231,21 @@ done
 col() { awk -v c="$1" '{ print $c }' "$T/$2.$3" | median; }	# col N SYSTEM FORMAT
 echo
 echo "one session: STAT, then RETR + DELE of all $N messages (pipelined 50 at a time), QUIT;"
+echo "seconds: to the reply to QUIT; to-exit: until the server process is gone;"
 echo "medians of $R rounds; cpu: the server's user+sys seconds; memory in KB (peak: VmHWM"
 echo "of the server's own image, read until it exits; idle: VmRSS after the first NOOP)"
-printf '%-8s %-8s %8s %8s %8s %10s %10s\n' system format seconds msgs/s cpu peak idle
+printf '%-8s %-8s %8s %8s %8s %8s %10s %10s\n' system format seconds msgs/s to-exit cpu peak idle
 for f in mbox Maildir; do
 	for s in upas dovecot; do
-		printf '%-8s %-8s %8.3f %8.0f %8.3f %10d %10d\n' $s $f "$(col 1 $s $f)" \
+		printf '%-8s %-8s %8.3f %8.0f %8.3f %8.3f %10d %10d\n' $s $f "$(col 1 $s $f)" \
 			"$(awk -v t="$(col 1 $s $f)" -v n="$N" 'BEGIN { print n / t }')" \
-			"$(col 2 $s $f)" "$(col 3 $s $f)" "$(col 4 $s $f)"
+			"$(col 5 $s $f)" "$(col 2 $s $f)" "$(col 3 $s $f)" "$(col 4 $s $f)"
 	done
 done
 echo
 for f in mbox Maildir; do
 	awk -v f="$f" -v ut="$(col 1 upas $f)" -v dt="$(col 1 dovecot $f)" -v uc="$(col 2 upas $f)" \
-		-v dc="$(col 2 dovecot $f)" -v um="$(col 3 upas $f)" -v dm="$(col 3 dovecot $f)" 'BEGIN {
-		printf "%-8s dovecot/upas: time %.2f, server cpu %.2f, peak memory %.2f\n", f ":", dt / ut, dc / uc, dm / um }'
+		-v dc="$(col 2 dovecot $f)" -v um="$(col 3 upas $f)" -v dm="$(col 3 dovecot $f)" \
+		-v ux="$(col 5 upas $f)" -v dx="$(col 5 dovecot $f)" 'BEGIN {
+		printf "%-8s dovecot/upas: time %.2f (to the server'"'"'s exit %.2f), server cpu %.2f, peak memory %.2f\n", f ":", dt / ut, dx / ux, dc / uc, dm / um }'
 done
