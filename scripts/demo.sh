@@ -12,6 +12,8 @@ mkdir -p "$UPASROOT/box/$user" "$UPASROOT/lib/tls" "$UPASROOT/log" "$UPASROOT/tm
 (cd "$top/configs/root" && find . -type f) | while read -r f; do
 	[ -e "$UPASROOT/${f#./}" ] || { mkdir -p "$(dirname "$UPASROOT/${f#./}")"; cp "$top/configs/root/$f" "$UPASROOT/${f#./}"; }
 done
+# as root, the box belongs to a user: servers never act as root for a mailbox
+[ "$(id -u)" = 0 ] && chown 65534:65534 "$UPASROOT/box/$user"
 if [ ! -f "$UPASROOT/lib/secrets" ]; then
 	umask 077
 	echo "$user demo" >"$UPASROOT/lib/secrets"
@@ -34,10 +36,12 @@ serve() {
 }
 echo "upas demo: mail root $UPASROOT, user $user, password demo"
 tls="-c $UPASROOT/lib/tls/cert.pem -k $UPASROOT/lib/tls/key.pem"
-has smtpd && serve smtpd 2525 tcp!127.0.0.1!2525 smtpd
-has smtpd && serve smtps 2465 $tls tcp!127.0.0.1!2465 smtpd
-has pop3 && serve pop3 2110 tcp!127.0.0.1!2110 pop3
-has pop3 && serve pop3s 2995 $tls tcp!127.0.0.1!2995 pop3
+cert="$UPASROOT/lib/tls/cert.pem" key="$UPASROOT/lib/tls/key.pem"
+has smtpd && serve smtpd 2525 tcp!127.0.0.1!2525 smtpd -h localhost -c "$cert" -K "$key"
+has smtpd && serve submission 2587 tcp!127.0.0.1!2587 smtpd -S -h localhost -c "$cert" -K "$key"
+has smtpd && serve smtps 2465 $tls tcp!127.0.0.1!2465 smtpd -p -h localhost
+has pop3 && serve pop3 2110 tcp!127.0.0.1!2110 pop3 -r - -t "$cert" -K "$key"
+has pop3 && serve pop3s 2995 $tls tcp!127.0.0.1!2995 pop3 -p -r -
 has imap4d && serve imap4d 2143 tcp!127.0.0.1!2143 imap4d
 has imap4d && serve imaps 2993 $tls tcp!127.0.0.1!2993 imap4d
 # implicit TLS in front of a plain program, as tlssrv does
@@ -46,6 +50,8 @@ cat <<MSG
 mail:  echo hello | UPASROOT=$UPASROOT build/upas mail -s test $user
        then read run/box/$user/mbox (mutt -f run/box/$user/mbox)
 try:   openssl s_client -quiet -connect 127.0.0.1:2700 -CAfile run/lib/tls/cert.pem
+       curl -k pop3s://$user:demo@127.0.0.1:2995/1
+       swaks --server 127.0.0.1:2587 --tls --auth-user $user --auth-password demo --to $user@localhost
 logs:  $UPASROOT/log/
 Ctrl-C stops everything.
 MSG
