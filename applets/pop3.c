@@ -982,17 +982,10 @@ command(char *line)
 static void
 peer(const char *given)
 {
-	char port[16];
-	const char *e;
-	Net n;
-
 	if (given != NULL && strcmp(given, "-") != 0)
 		snprintf(S.peer, sizeof S.peer, "%s", given);
-	else if (sock_name(0, 1, S.peer, sizeof S.peer, port, sizeof port) < 0) {
-		e = getenv("TCPREMOTEIP");
-		snprintf(S.peer, sizeof S.peer, "%s",
-		    e != NULL && strlen(e) < sizeof S.peer && net_parse(e, &n) == 0 ? e : "unknown");
-	}
+	else
+		sock_addr(0, 1, S.peer, sizeof S.peer, "unknown");
 }
 
 /* -a: the mailbox at path, no login; as root, as its owner (never root). */

@@ -711,12 +711,6 @@ out:
 	return r;
 }
 
-static int
-loopback(const char *a)
-{
-	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strncmp(a, "::ffff:127.", 11) == 0;
-}
-
 /* The hosts of name, in the order to try them; the count, or DNS_TEMP / DNS_NONE. */
 static int
 addhosts(Host *h, int n, int max, const char *name, int mx)
@@ -727,7 +721,7 @@ addhosts(Host *h, int n, int max, const char *name, int mx)
 	if ((k = dns_addrs(name, addrs, nelem(addrs))) < 0)
 		return k;
 	for (i = 0; i < k && n < max; i++) {
-		if (mx && loopback(addrs[i]) && !S.loopok) {
+		if (mx && addr_loopback(addrs[i]) && !S.loopok) {
 			because("%s: MX host %s is a loopback address (%s): a mail loop", S.dest, name, addrs[i]);
 			continue;
 		}

@@ -1311,25 +1311,11 @@ command(char *line)
 static void
 peer(const char *given)
 {
-	char port[16];
-	const char *e;
-
 	if (given != NULL)
 		snprintf(S.peer, sizeof S.peer, "%s", given);
-	else if (sock_name(0, 1, S.peer, sizeof S.peer, port, sizeof port) < 0) {
-		e = getenv("TCPREMOTEIP");
-		snprintf(S.peer, sizeof S.peer, "%s", e != NULL && heloname(e) ? e : "unknown");
-	}
-	if (sock_name(0, 0, S.me, sizeof S.me, port, sizeof port) < 0) {
-		e = getenv("TCPLOCALIP");
-		snprintf(S.me, sizeof S.me, "%s", e != NULL && heloname(e) ? e : "0.0.0.0");
-	}
-}
-
-static int
-loopback(const char *a)
-{
-	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strncmp(a, "::ffff:127.", 11) == 0;
+	else
+		sock_addr(0, 1, S.peer, sizeof S.peer, "unknown");
+	sock_addr(0, 0, S.me, sizeof S.me, "0.0.0.0");
 }
 
 /* Who is calling, and what do lib/blocked, ratify/ and smtpd.conf say of them? */
@@ -1342,7 +1328,7 @@ classify(void)
 	for (i = 0; i < S.ndrop; i++)
 		if (net_match(&S.drop[i], S.peer))
 			exit(0);
-	S.lo = loopback(S.peer);
+	S.lo = addr_loopback(S.peer);
 	S.trusted = S.trustlo && S.lo;
 	for (i = 0; i < S.conf.nournets; i++)
 		if (net_match(&S.conf.ournets[i], S.peer))

@@ -124,6 +124,8 @@ int dial_parse(const char *s, const char *defsvc, Dial *d);
 int dial(const char *s, const char *defsvc, int timeout_ms);
 int announce(const char *s, const char *defsvc, int backlog);
 int sock_name(int fd, int peer, char *host, size_t hn, char *port, size_t pn);
+void sock_addr(int fd, int peer, char *buf, size_t n, const char *fallback);
+int addr_loopback(const char *a);
 
 /* proc.c: programs run with an argv, never through a shell. */
 int applet_known(const char *name);	/* the registry's: is name an applet */

@@ -279,3 +279,30 @@ sock_name(int fd, int peer, char *host, size_t hn, char *port, size_t pn)
 	}
 	return 0;
 }
+
+/*
+ * The address of fd's peer (peer 1) or our own end (peer 0), for a server on
+ * fds 0 and 1; where fd is no socket (tcpserver, s6, listen's TLS relay), the
+ * address $TCPREMOTEIP or $TCPLOCALIP names, if it is one; else fallback.
+ */
+void
+sock_addr(int fd, int peer, char *buf, size_t n, const char *fallback)
+{
+	unsigned char a[16];
+	char port[16];
+	const char *e;
+
+	if (sock_name(fd, peer, buf, n, port, sizeof port) == 0)
+		return;
+	e = getenv(peer ? "TCPREMOTEIP" : "TCPLOCALIP");
+	if (e == NULL || strlen(e) >= n || (inet_pton(AF_INET, e, a) != 1 && inet_pton(AF_INET6, e, a) != 1))
+		e = fallback;
+	snprintf(buf, n, "%s", e);
+}
+
+/* A loopback address (127.0.0.0/8, ::1, or 127/8 mapped into IPv6): local software. */
+int
+addr_loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strncmp(a, "::ffff:127.", 11) == 0;
+}
