@@ -406,9 +406,9 @@ update(void)
 	for (m = S.m; m < S.m + S.nm; m++) {
 		if (m->gone || m->idx < 0)
 			continue;
-		mb_setflags(S.mb, m->idx, mb_msg(S.mb, m->idx)->dflags, MF_ALL);
+		mb_setflags(S.mb, m->idx, mb_msg(S.mb, m->idx)->dflags, MF_ALL | MF_EXPUNGE);
 		if (m->dele)
-			mb_setflags(S.mb, m->idx, MF_DELETED, 0);
+			mb_setflags(S.mb, m->idx, MF_EXPUNGE, 0);
 		else if (m->retr)
 			mb_setflags(S.mb, m->idx, MF_SEEN | MF_OLD, 0);
 	}
@@ -467,6 +467,8 @@ openbox(const char *path)
 		hangup(busy ? "[IN-USE] the mailbox is busy, try again later" :
 		    "[SYS/TEMP] cannot open the mailbox");
 	}
+	/* what IMAP marked \Deleted stays for IMAP's EXPUNGE */
+	mb_keepdeleted(S.mb, 1);
 	snapshot();
 }
 

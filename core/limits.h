@@ -142,4 +142,43 @@ enum {
 	LIM_UIDL = 70,	/* octets of a unique-id listing's id (RFC 1939 §7) */
 };
 
+/* imap4d (applets/imap4d.c, core/imap*.c) */
+enum {
+	LIM_IMAPLINE = 64 * 1024,	/* a command line, literals apart (Dovecot's imap_max_line_length) */
+	LIM_IMAPTAG = 64,	/* octets of a tag */
+	LIM_IMAPLITS = 64,	/* literals in one command */
+	LIM_IMAPLIT = 64 * 1024,	/* octets of all literals of a command other than APPEND */
+	LIM_IMAPTOKENS = 20000,	/* arguments in one command, lists included */
+	LIM_IMAPNEST = 16,	/* parenthesized lists inside lists */
+	LIM_IMAPSEQ = 10000,	/* ranges in one sequence set */
+	LIM_IMAPIDLE = 1800,	/* seconds without a command (RFC 3501 §5.4: at least 30 minutes) */
+	LIM_IMAPAUTHIDLE = 60,	/* seconds without a command before login */
+	LIM_IMAPERRS = 20,	/* bad commands in a row before the server hangs up */
+	LIM_IMAPPOLL = 2,	/* seconds between mailbox checks under IDLE */
+	LIM_IMPFILE = 256 << 20,	/* octets of a .imp file */
+	LIM_IMAPAPPEND = 64 << 20,	/* octets of an APPENDed message */
+	LIM_IMAPKEYWORDS = 64,	/* keywords on one message */
+	LIM_IMAPKWLEN = 64,	/* octets of a keyword */
+};
+
+/* IMAP SEARCH (core/imapsearch.c) */
+enum {
+	LIM_IMAPSEARCHKEYS = 256,	/* search keys in one command, NOT, OR and lists included */
+	LIM_IMAPSEARCHDEPTH = 64,	/* NOT, OR and lists inside each other (a left-nested OR chain takes one per OR) */
+};
+
+/* IMAP mailbox names, LIST and subscriptions (core/imapname.c) */
+enum {
+	LIM_IMAPNAMEDEPTH = 16,	/* levels of folders in one mailbox name */
+	LIM_IMAPLIST = 10000,	/* mailboxes one LIST or LSUB answers; names in imap.subscribed */
+	LIM_IMAPSCAN = 100000,	/* directory entries one LIST looks at more closely than by name */
+	LIM_IMAPSUBS = 1 << 20,	/* octets of imap.subscribed */
+};
+
+/* IMAP FETCH sections (core/imapfetch.c) */
+enum {
+	LIM_IMAPFIELDS = 256,	/* names in one HEADER.FIELDS list */
+	LIM_IMAPSECTDEPTH = 128,	/* numbers in one section's part path */
+};
+
 #endif

@@ -87,6 +87,7 @@ maildir_append(const char *path, const char *msg, size_t n)
 		unlinkat(nfd, name, 0);
 		goto fail;
 	}
+	snprintf(mb_appended, sizeof mb_appended, "%s", name);
 	close(nfd);
 	close(tfd);
 	close(dfd);
@@ -308,7 +309,8 @@ maildir_scan(Mailbox *mb)
 		}
 		closedir(dir);
 	}
-	qsort(t.msg, t.nmsg, sizeof *t.msg, cmparrival);
+	if (t.nmsg > 1)
+		qsort(t.msg, t.nmsg, sizeof *t.msg, cmparrival);
 	mb_adopt(mb, &t, old, used);
 	if (mb->mode == MB_RDWR)
 		sweeptmp(mb);
@@ -381,7 +383,7 @@ maildir_sync(Mailbox *mb)
 
 	for (i = j = 0; i < mb->nmsg; i++) {
 		m = &mb->msg[i];
-		if (m->flags & MF_DELETED) {
+		if (mb_gone(mb, m)) {
 			/*
 			 * Out of new/ or cur/ into tmp/, which no reader shows: a
 			 * rename costs a third of an unlink, and mb_purge unlinks

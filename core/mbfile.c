@@ -582,6 +582,12 @@ mbox_append(const char *path, const char *sender, time_t when, const char *msg, 
 	}
 	if (replay(fd, path, &l) < 0 || fstat(fd, &st) < 0 || lock_setsize(&l, st.st_size) < 0)
 		goto fail0;
+	if (st.st_nlink == 0) {
+		/* removed (IMAP DELETE) while we waited: a temporary failure, never a write into nothing */
+		seterr("%s: removed while waiting for its lock", path);
+		errno = EWOULDBLOCK;
+		goto fail0;
+	}
 	size = st.st_size;
 	if (size > 0) {
 		if (pread(fd, tail, 2, size >= 2 ? size - 2 : 0) != (size >= 2 ? 2 : 1)) {
@@ -609,6 +615,7 @@ mbox_append(const char *path, const char *sender, time_t when, const char *msg, 
 			logmsg("mbox", "%s: cannot cut back a failed append: %s", path, strerror(errno));
 		goto fail0;
 	}
+	snprintf(mb_appended, sizeof mb_appended, "@%llu", (unsigned long long)(size + strlen(pad)));
 	lock_dropdot(&l);
 	lock_release(&l);
 	str_free(&s);
@@ -626,13 +633,14 @@ fail0:
 /* A message with its Status: lines made to say flags, placed where the
  * header ends. */
 static void
-rewritemsg(Str *out, const char *p, size_t n, size_t fromlen, int flags)
+rewritemsg(Mailbox *mb, Str *out, const char *p, size_t n, size_t fromlen, int flags)
 {
 	size_t i = fromlen, len;
 	const char *e;
 	int hdr = 1, f = 0;
 
-	flags &= ~MF_DELETED;
+	if (!mb->keepdel)
+		flags &= ~MF_DELETED;
 	str_addn(out, p, fromlen);
 	while (i < n) {
 		e = memchr(p + i, '\n', n - i);
@@ -657,7 +665,7 @@ firstchange(Mailbox *mb)
 {
 	int i;
 
-	for (i = 0; i < mb->nmsg && mb->msg[i].flags == mb->msg[i].dflags && !(mb->msg[i].flags & MF_DELETED); i++)
+	for (i = 0; i < mb->nmsg && mb->msg[i].flags == mb->msg[i].dflags && !mb_gone(mb, &mb->msg[i]); i++)
 		;
 	return i;
 }
@@ -679,7 +687,7 @@ writejournal(Mailbox *mb, int i0, const char *jp, Journal *j)
 	j->h = 0;
 	for (i = i0; i < mb->nmsg; i++) {
 		m = &mb->msg[i];
-		if (m->flags & MF_DELETED)
+		if (mb_gone(mb, m))
 			continue;
 		n = m->end - m->off;
 		buf = xrealloc(buf, n + 1);
@@ -691,7 +699,7 @@ writejournal(Mailbox *mb, int i0, const char *jp, Journal *j)
 		if (m->flags == m->dflags)
 			str_addn(&s, buf, n);
 		else
-			rewritemsg(&s, buf, n, m->hoff - m->off, m->flags);
+			rewritemsg(mb, &s, buf, n, m->hoff - m->off, m->flags);
 		if (mb_writeall(jfd, s.p, s.n) < 0)
 			goto fail;
 		j->h = mb_hash(j->h, s.p, s.n);

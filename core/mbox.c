@@ -42,6 +42,22 @@ mb_type(const char *path)
 	return MB_MAILDIR;
 }
 
+char mb_appended[512];
+
+int
+mb_find(Mailbox *mb, const char *a)
+{
+	unsigned long long off = 0;
+	int i;
+
+	if (*a == '@')
+		off = strtoull(a + 1, NULL, 10);
+	for (i = mb->nmsg - 1; i >= 0; i--)
+		if (*a == '@' ? mb->msg[i].off == off && mb->kind == MB_MBOX : strcmp(mb->msg[i].id, a) == 0)
+			return i;
+	return -1;
+}
+
 int
 mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n)
 {
@@ -579,33 +595,46 @@ mb_refresh(Mailbox *mb)
 }
 
 /* Flags set but not synced are carried over a scan by message id. */
+/* Flag changes not yet synced, kept across a scan by id. */
+typedef struct Keep {
+	char *id;
+	int flags;
+} Keep;
+
+static int
+cmpkeep(const void *a, const void *b)
+{
+	return strcmp(((const Keep *)a)->id, ((const Keep *)b)->id);
+}
+
 int
 mb_rescan(Mailbox *mb, int locked)
 {
-	typedef struct { char *id; int flags; } Keep;
-	Keep *k = NULL;
-	int nk = 0, i, j;
+	Keep *k = NULL, key, *hit;
+	int nk = 0, i, r;
 
 	for (i = 0; i < mb->nmsg; i++)
 		if (mb->msg[i].flags != mb->msg[i].dflags) {
-			k = xrealloc(k, (nk + 1) * sizeof *k);
+			if (nk == 0)
+				k = xmalloc(mb->nmsg * sizeof *k);
 			k[nk].id = xstrdup(mb->msg[i].id);
 			k[nk++].flags = mb->msg[i].flags;
 		}
-	i = scan(mb, locked);
-	for (j = 0; j < nk; j++) {
-		if (i >= 0)
-			for (i = 0; i < mb->nmsg; i++)
-				if (strcmp(mb->msg[i].id, k[j].id) == 0) {
-					mb->msg[i].flags = k[j].flags;
-					break;
-				}
-		free(k[j].id);
+	r = scan(mb, locked);
+	if (nk > 0) {
+		qsort(k, nk, sizeof *k, cmpkeep);
+		for (i = 0; r >= 0 && i < mb->nmsg; i++) {
+			key.id = mb->msg[i].id;
+			if ((hit = bsearch(&key, k, nk, sizeof *k, cmpkeep)) != NULL)
+				mb->msg[i].flags = hit->flags;
+		}
+		for (i = 0; i < nk; i++)
+			free(k[i].id);
 	}
 	free(k);
 	if (mb->dirty)
 		idx_save(mb);
-	return i < 0 ? -1 : mb->nmsg;
+	return r < 0 ? -1 : mb->nmsg;
 }
 
 int
@@ -647,7 +676,19 @@ void
 mb_setflags(Mailbox *mb, int i, int set, int clear)
 {
 	if (i >= 0 && i < mb->nmsg)
-		mb->msg[i].flags = ((mb->msg[i].flags & ~clear) | set) & MF_ALL;
+		mb->msg[i].flags = ((mb->msg[i].flags & ~clear) | set) & (MF_ALL | MF_EXPUNGE);
+}
+
+int
+mb_gone(Mailbox *mb, Mmsg *m)
+{
+	return (m->flags & (mb->keepdel ? MF_EXPUNGE : MF_DELETED)) != 0;
+}
+
+void
+mb_keepdeleted(Mailbox *mb, int on)
+{
+	mb->keepdel = on;
 }
 
 int

@@ -21,7 +21,10 @@
  * symlink. Never follows a symlink in the last path component.
  */
 int mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
-extern int mb_lockwait;		/* seconds to wait for a mailbox lock; LIM_MBOX_LOCKWAIT */
+extern int mb_lockwait;
+/* After mb_append: the new message's id (Maildir, mdir), or "@OFFSET" of
+ * its From line (mbox); mb_find looks it up after a scan. */
+extern char mb_appended[512];		/* seconds to wait for a mailbox lock; LIM_MBOX_LOCKWAIT */
 
 enum { MB_MBOX = 1, MB_MDIR, MB_MAILDIR };
 int mb_type(const char *path);	/* the format at path (lstat), or -1 */
@@ -36,6 +39,7 @@ enum {
 	MF_DRAFT = 1 << 4,	/* X-Status T, Maildir D */
 	MF_OLD = 1 << 5,	/* Status O, Maildir cur/ */
 	MF_ALL = (1 << 6) - 1,
+	MF_EXPUNGE = 1 << 7,	/* never on disk: mb_sync removes it when keepdel is set */
 };
 
 typedef struct Mmsg {
@@ -55,6 +59,8 @@ typedef struct Mmsg {
 typedef struct Mailbox Mailbox;
 
 enum { MB_RDONLY = 0, MB_RDWR = 1 };
+/* The message mb_appended names, after a scan: its index, or -1. */
+int mb_find(Mailbox *mb, const char *appended);
 /* Open and scan, reusing the index where it is still true. */
 Mailbox *mb_open(const char *path, int mode);
 /* Scan again: messages others appended or removed. Flag changes not yet
@@ -76,6 +82,8 @@ int mb_sync(Mailbox *mb);
  * already, durably): unlink it now. A server answers first and purges after;
  * mb_close purges too, and a scan removes what a dead process left. */
 void mb_purge(Mailbox *mb);
+/* on: \Deleted (MF_DELETED) is kept as a flag, MF_EXPUNGE expunges (IMAP). */
+void mb_keepdeleted(Mailbox *mb, int on);
 void mb_close(Mailbox *mb);
 
 /* lock.c: mbox locks, in the order of Postfix local(8), mutt and Debian's
@@ -107,10 +115,13 @@ struct Mailbox {
 	Mmsg *msg;
 	int nmsg, amsg;
 	int dirty;		/* the index needs writing */
+	int keepdel;		/* MF_DELETED is a flag like the others, and MF_EXPUNGE
+				 * marks what mb_sync removes (IMAP); else MF_DELETED does */
 	char **purge;		/* Maildir: expunged files moved to tmp/, unlinked by mb_purge */
 	int npurge;
 };
 Mmsg *mb_add(Mailbox *mb);
+int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
 void mb_freemsg(Mmsg *m);
 void mb_freemsgs(Mailbox *mb, int from);
 void mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used);

@@ -97,6 +97,7 @@ mdir_append(const char *path, const char *sender, time_t when, const char *msg, 
 			unlinkat(dfd, name, 0);
 		goto fail;
 	}
+	snprintf(mb_appended, sizeof mb_appended, "%s", name);
 	close(dfd);
 	str_free(&s);
 	return 0;
@@ -305,7 +306,7 @@ mdir_sync(Mailbox *mb)
 	mb_freemsgs(&cur, 0);
 	free(cur.msg);
 	for (i = j = 0; i < mb->nmsg; i++) {
-		if (mb->msg[i].flags & MF_DELETED) {
+		if (mb_gone(mb, &mb->msg[i])) {
 			if (unlinkat(mb->fd, mb->msg[i].file, 0) < 0 && errno != ENOENT) {
 				seterr("%s/%s:", mb->path, mb->msg[i].file);
 				r = -1;
