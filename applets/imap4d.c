@@ -34,8 +34,7 @@
 enum { Snoauth = 1, Sauth = 2, Ssel = 4 };	/* states, as bits for the command table */
 
 typedef struct Imsg {
-	uint32_t uid;
-	char *id;	/* the mailbox's id */
+	uint32_t uid;	/* what finds it in the Mailbox after a scan */
 	int idx;	/* in the Mailbox now; -1: gone, not yet reported */
 	int flags;	/* as last told: MF_* | IF_RECENT */
 	char *kw;	/* keywords as last told, or NULL */
@@ -198,10 +197,14 @@ markbox(Mark *k)
 		k->t[3] = st.st_mtim, k->size[3] = st.st_size, k->ino[3] = st.st_ino;
 }
 
+static uint32_t *sortuid;	/* for cmpidx: the UIDs of the Mailbox's messages */
+
 static int
 cmpidx(const void *a, const void *b)
 {
-	return strcmp(mb_msg(S.mb, *(const int *)a)->id, mb_msg(S.mb, *(const int *)b)->id);
+	uint32_t x = sortuid[*(const int *)a], y = sortuid[*(const int *)b];
+
+	return (x > y) - (x < y);
 }
 
 static int
@@ -252,7 +255,6 @@ expunged(void)
 		}
 	for (i = j = 0; i < S.nm; i++) {
 		if (S.m[i].idx < 0) {
-			free(S.m[i].id);
 			free(S.m[i].kw);
 			continue;
 		}
@@ -292,11 +294,13 @@ resync(int told)
 	}
 	if (!S.ro)
 		rec = imp_claimrecent(&S.imp);
-	/* the view's messages, found by id */
+	/* the view's messages, found by UID */
 	v = xmalloc((n + 1) * sizeof *v);
 	for (i = 0; i < n; i++)
 		v[i] = i;
-	qsort(v, n, sizeof *v, cmpidx);
+	sortuid = uid;
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmpidx);
 	maxuid = 0;
 	for (m = S.m; m < S.m + S.nm; m++) {
 		if (m->uid > maxuid)
@@ -306,24 +310,20 @@ resync(int told)
 		lo = 0, hi = n;
 		while (lo < hi) {
 			mid = lo + (hi - lo) / 2;
-			if ((c = strcmp(mb_msg(S.mb, v[mid])->id, m->id)) < 0)
+			if (uid[v[mid]] < m->uid)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		m->idx = lo < n && strcmp(mb_msg(S.mb, v[lo])->id, m->id) == 0 && uid[v[lo]] == m->uid ? v[lo] : -1;
+		m->idx = lo < n && uid[v[lo]] == m->uid ? v[lo] : -1;
 		if (m->idx < 0)
 			S.ghosts++;
 	}
-	free(v);
-	/* new messages, by UID; one below what the view holds stays unseen till reselected */
-	v = xmalloc((n + 1) * sizeof *v);
+	/* new messages, by UID (v is in UID order); one below what the view
+	 * holds stays unseen till the mailbox is selected again */
 	for (i = c = 0; i < n; i++)
-		if (uid[i] > maxuid)
-			v[c++] = i;
-	for (i = 1; i < c; i++)
-		for (lo = i; lo > 0 && uid[v[lo - 1]] > uid[v[lo]]; lo--)
-			mid = v[lo], v[lo] = v[lo - 1], v[lo - 1] = mid;
+		if (uid[v[i]] > maxuid)
+			v[c++] = v[i];
 	if (S.nm + c > S.am) {
 		S.am = S.nm + c + 64;
 		S.m = xrealloc(S.m, S.am * sizeof *S.m);
@@ -332,7 +332,6 @@ resync(int told)
 		m = &S.m[S.nm++];
 		memset(m, 0, sizeof *m);
 		m->uid = uid[v[i]];
-		m->id = xstrdup(mb_msg(S.mb, v[i])->id);
 		m->idx = v[i];
 		m->flags = -1;	/* not told yet */
 		if (m->uid > rec) {
@@ -352,7 +351,7 @@ resync(int told)
 		fl = tellflags(S.mb, m->idx) | (m->flags > 0 ? m->flags & IF_RECENT : 0);
 		if (m->flags == IF_RECENT && m - S.m >= old)
 			fl |= IF_RECENT;
-		f = imp_find(&S.imp, m->id);
+		f = imp_find(&S.imp, mb_msg(S.mb, m->idx)->id);
 		kw = f != NULL ? f->kw : NULL;
 		if (!neu && (fl != m->flags || !samekw(kw, m->kw)) && told) {
 			str_fmt(&S.out, "* %d FETCH (UID %u FLAGS ", (int)(m - S.m) + 1, m->uid);
@@ -409,10 +408,8 @@ closebox(void)
 	}
 	S.mb = NULL;
 	imp_close(&S.imp);
-	for (i = 0; i < S.nm; i++) {
-		free(S.m[i].id);
+	for (i = 0; i < S.nm; i++)
 		free(S.m[i].kw);
-	}
 	free(S.m);
 	S.m = NULL;
 	S.nm = S.am = 0;
@@ -1664,8 +1661,7 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen)
 	for (f = v; f < v + nv; f++) {
 		if (f->kind >= FENV || (f->kind == FSIZE && !m->sized))
 			needmsg = 1;
-		if (f->kind == FENV || f->kind == FBODY || f->kind == FBS || f->kind == FSECT || f->kind == FBIN ||
-		    f->kind == FBINSIZE)
+		if (f->kind >= FENV && f->kind != FRFC822)
 			needparse = 1;
 	}
 	/* a message gone before it could be reported: what the view knows of it */
@@ -1889,7 +1885,7 @@ cmd_store(Imapcmd *c)
 		nf = o == '+' ? (m->flags | flags) : o == '-' ? (m->flags & ~flags) : ((m->flags & IF_RECENT) | flags);
 		mb_setflags(S.mb, m->idx, nf & MF_ALL, MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
 		nkw = kwapply(m->kw, o, kw.p);
-		imp_setkw(&S.imp, m->id, nkw);
+		imp_setkw(&S.imp, mb_msg(S.mb, m->idx)->id, nkw);
 		free(m->kw);
 		m->kw = nkw;
 		m->flags = nf;
@@ -1974,7 +1970,7 @@ cmd_copy(Imapcmd *c)
 		memset(&v[k], 0, sizeof v[k]);
 		v[k].p = raw[k].p ? raw[k].p : "";
 		v[k].n = raw[k].n;
-		v[k].sender = mm->sender && *mm->sender ? mm->sender : "MAILER-DAEMON";
+		v[k].sender = *mb_sender(S.mb, S.m[i].idx) ? mb_sender(S.mb, S.m[i].idx) : "MAILER-DAEMON";
 		v[k].date = mm->date;
 		v[k].flags = S.m[i].flags & (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
 		v[k].kw = S.m[i].kw;

@@ -1401,7 +1401,7 @@ moveinbox(Where *f, Where *t)
 	for (i = 0; i < n; i++) {
 		m = mb_msg(mb, i);
 		str_reset(&s);
-		if (mb_read(mb, i, &s) < 0 || mb_append(t->path, m->sender, m->date, s.p ? s.p : "", s.n) < 0)
+		if (mb_read(mb, i, &s) < 0 || mb_append(t->path, mb_sender(mb, i), m->date, s.p ? s.p : "", s.n) < 0)
 			break;
 	}
 	str_free(&s);

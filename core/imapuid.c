@@ -110,6 +110,12 @@ parse(Imp *p, char *text, size_t len)
 	if (v[0] == 0 || v[1] == 0)
 		return -1;
 	p->validity = v[0], p->next = v[1], p->recent = v[2];
+	for (i = 0, e = next; (e = strchr(e, '\n')) != NULL; e++)
+		i++;
+	if (i + 16 > p->cap) {
+		p->cap = i + 16;
+		p->m = xrealloc(p->m, p->cap * sizeof *p->m);
+	}
 	for (line = next; *line; line = next) {
 		next = strchr(line, '\n');
 		*next++ = 0;
@@ -160,7 +166,8 @@ load(Imp *p)
 	}
 	if (len > 0 && parse(p, text, len) == 0) {
 		free(text);
-		qsort(p->m, p->n, sizeof *p->m, cmpid);
+		if (p->n > 1)
+			qsort(p->m, p->n, sizeof *p->m, cmpid);
 		return 0;
 	}
 	free(text);

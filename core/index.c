@@ -36,8 +36,8 @@ esc(Str *s, const char *p)
 		str_addc(s, '-');
 		return;
 	}
-	if (strcmp(p, "-") == 0) {
-		str_adds(s, "%2D");
+	if (strcmp(p, "-") == 0 || strcmp(p, "*") == 0) {
+		str_fmt(s, "%%%02X", *p);
 		return;
 	}
 	for (; *p; p++)
@@ -118,8 +118,8 @@ parseline(Mailbox *mb, char *line)
 	m->flags = m->dflags = flags;
 	m->date = date;
 	m->file = unesc(w[7]);
-	m->sender = unesc(w[8]);
-	if (m->file == NULL || m->sender == NULL)
+	m->sender = strcmp(w[8], "*") == 0 ? NULL : unesc(w[8]);
+	if (m->file == NULL || (m->sender == NULL && strcmp(w[8], "*") != 0))
 		return -1;
 	if (mb->kind == MB_MBOX)
 		return m->off < m->hoff && m->hoff <= m->end ? 0 : -1;
@@ -165,8 +165,9 @@ idx_load(Mailbox *mb)
 	p = buf;
 	line = nextline(&p);
 	if (sscanf(line, "upas-idx 1 %d %llu %llu %llu %lld %d%n", &kind, &dev, &ino, &size, &mtime, &count, &k) != 6 ||
-	    line[k] != 0 || kind != mb->kind || count < 0)
+	    line[k] != 0 || kind != mb->kind || count < 0 || (size_t)count > len / 16)
 		goto bad;
+	mb_reserve(mb, count + 16);
 	for (i = 0; i < count; i++)
 		if ((line = nextline(&p)) == NULL || strlen(line) >= LIM_IDXLINE || parseline(mb, line) < 0)
 			goto bad;
@@ -204,7 +205,10 @@ idx_save(Mailbox *mb)
 		    m->dflags, (long long)m->date);
 		esc(&s, m->file);
 		str_addc(&s, ' ');
-		esc(&s, m->sender);
+		if (m->sender == NULL)
+			str_addc(&s, '*');	/* not read yet (Maildir) */
+		else
+			esc(&s, m->sender);
 		str_addc(&s, '\n');
 	}
 	str_fmt(&s, "end %llx\n", (unsigned long long)mb_hash(0, s.p, s.n));

@@ -238,10 +238,63 @@ sweeptmp(Mailbox *mb)
 	closedir(dir);
 }
 
+/*
+ * The times new/ and cur/ last changed, in ns, as one stamp each (kept in
+ * the Mailbox's size and mtime, and so in the index): 0 for a time less than
+ * two seconds old, which a change in the same clock tick could still share.
+ */
+static int rescan(Mailbox *mb);
+
+/* The size a Maildir name may carry (",S=1234" before the info), else 0. */
+static off_t
+namesize(const char *name)
+{
+	const char *s;
+	size_t n = strcspn(name, ":");
+
+	for (s = name; (s = strstr(s, ",S=")) != NULL && (size_t)(s - name) < n; s += 3)
+		if (s[3] >= '0' && s[3] <= '9')
+			return atoll(s + 3);
+	return 0;
+}
+
+static int
+stamps(Mailbox *mb, int64_t *nw, int64_t *cur)
+{
+	struct stat sn, sc;
+	int64_t now = (int64_t)time(NULL) * 1000000000;
+
+	if (fstatat(mb->fd, "new", &sn, AT_SYMLINK_NOFOLLOW) < 0 || fstatat(mb->fd, "cur", &sc, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	*nw = (int64_t)sn.st_mtim.tv_sec * 1000000000 + sn.st_mtim.tv_nsec;
+	*cur = (int64_t)sc.st_mtim.tv_sec * 1000000000 + sc.st_mtim.tv_nsec;
+	if (now - *nw < 2000000000LL || now - *cur < 2000000000LL)
+		*nw = *cur = 0;
+	return 0;
+}
+
 /* new/ and cur/: names the index or an earlier scan knows keep what was
- * learnt (size, sender); only new names are stat'ed and read. */
+ * learnt (size, sender); only new names are stat'ed and read. Neither
+ * directory changed since the scan the stamps come from: nothing to read. */
 int
 maildir_scan(Mailbox *mb)
+{
+	int64_t nw = 0, cur = 0;
+
+	if (stamps(mb, &nw, &cur) == 0 && nw != 0 && (uint64_t)nw == mb->size && cur == mb->mtime)
+		return 0;
+	if (rescan(mb) < 0)
+		return -1;
+	if (mb->size != (uint64_t)nw || mb->mtime != cur) {
+		mb->size = nw;
+		mb->mtime = cur;
+		mb->dirty = 1;
+	}
+	return 0;
+}
+
+static int
+rescan(Mailbox *mb)
 {
 	static const char *subs[] = { "new", "cur" };
 	char file[600];
@@ -261,6 +314,7 @@ maildir_scan(Mailbox *mb)
 		old[i] = &mb->msg[i];
 	qsort(old, mb->nmsg, sizeof *old, cmpid);
 	memset(&t, 0, sizeof t);
+	mb_reserve(&t, mb->nmsg + 16);
 	for (k = 0; k < nelem(subs); k++) {
 		if ((fd = openat(mb->fd, subs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 		    (dir = fdopendir(fd)) == NULL) {
@@ -292,12 +346,15 @@ maildir_scan(Mailbox *mb)
 					m->file = xstrdup(file);
 					mb->dirty = 1;
 				}
-			} else if (fstatat(mb->fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			} else if ((d->d_type == DT_REG && atoll(d->d_name) > 0 && (st.st_size = namesize(d->d_name)) >= 0) ||
+			    (fstatat(mb->fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))) {
+				/* a regular file named by its time needs no stat: the size
+				 * comes from ",S=" or when it is read */
 				m->id = key.id;
 				m->file = xstrdup(file);
 				m->size = st.st_size;
 				m->date = atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime;
-				m->sender = returnpath(mb->fd, file);
+				m->sender = NULL;	/* read when asked: mb_sender */
 				mb->dirty = 1;
 			} else {
 				free(key.id);
@@ -343,6 +400,16 @@ locate(Mailbox *mb, Mmsg *m)
 	return found ? 0 : -1;
 }
 
+const char *
+maildir_sender(Mailbox *mb, Mmsg *m)
+{
+	if (m->sender == NULL) {
+		m->sender = returnpath(mb->fd, m->file);
+		mb->dirty = 1;
+	}
+	return m->sender;
+}
+
 int
 maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 {
@@ -357,6 +424,10 @@ maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 	}
 	str_addn(out, buf, n);
 	free(buf);
+	if (m->size != n) {
+		m->size = n;
+		mb->dirty = 1;
+	}
 	return 0;
 }
 

@@ -514,6 +514,15 @@ mb_add(Mailbox *mb)
 }
 
 void
+mb_reserve(Mailbox *mb, int n)
+{
+	if (n > mb->amsg) {
+		mb->amsg = n;
+		mb->msg = xrealloc(mb->msg, mb->amsg * sizeof *mb->msg);
+	}
+}
+
+void
 mb_freemsg(Mmsg *m)
 {
 	free(m->id);
@@ -670,6 +679,16 @@ mb_read(Mailbox *mb, int i, Str *out)
 	default:
 		return maildir_read(mb, &mb->msg[i], out);
 	}
+}
+
+const char *
+mb_sender(Mailbox *mb, int i)
+{
+	if (i < 0 || i >= mb->nmsg)
+		return "";
+	if (mb->msg[i].sender == NULL && mb->kind == MB_MAILDIR)
+		maildir_sender(mb, &mb->msg[i]);
+	return mb->msg[i].sender ? mb->msg[i].sender : "";
 }
 
 void

@@ -45,9 +45,11 @@ enum {
 typedef struct Mmsg {
 	char *id;		/* stable while the message exists: Maildir base name,
 				 * mdir file name, mbox digest of From line and header */
-	char *sender;		/* envelope sender: From line, Maildir Return-Path, or "" */
+	char *sender;		/* envelope sender: From line, Maildir Return-Path (NULL
+				 * until mb_sender reads it), or "" */
 	time_t date;		/* arrival: From line, Maildir name */
-	uint64_t size;		/* octets mb_read gives */
+	uint64_t size;		/* octets mb_read gives; Maildir: 0 until read
+				 * unless the name says (",S=") */
 	int flags;		/* current; mb_sync writes them */
 	/* the format's own */
 	int dflags;		/* as on disk */
@@ -73,6 +75,8 @@ int mb_kind(Mailbox *mb);
  * stored has LF line ends and a final newline), mbox quoting undone, the
  * mbox Status:/X-Status: lines (the flags) left out. */
 int mb_read(Mailbox *mb, int i, Str *out);
+/* Message i's envelope sender, or "". */
+const char *mb_sender(Mailbox *mb, int i);
 void mb_setflags(Mailbox *mb, int i, int set, int clear);
 /* Write changed flags and expunge every message marked MF_DELETED, under
  * the mailbox's locks; an mbox is rewritten crash-safely (journal, then in
@@ -121,6 +125,7 @@ struct Mailbox {
 	int npurge;
 };
 Mmsg *mb_add(Mailbox *mb);
+void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_add */
 int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
 void mb_freemsg(Mmsg *m);
 void mb_freemsgs(Mailbox *mb, int from);
@@ -152,6 +157,7 @@ int mb_flockdir(int fd, const char *path);
 int maildir_append(const char *path, const char *msg, size_t n);
 int maildir_scan(Mailbox *mb);
 int maildir_read(Mailbox *mb, Mmsg *m, Str *out);
+const char *maildir_sender(Mailbox *mb, Mmsg *m);
 int maildir_sync(Mailbox *mb);
 
 /* index.c: the per-mailbox index, a cache never trusted blindly (mdir's

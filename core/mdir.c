@@ -203,7 +203,8 @@ mdir_scan(Mailbox *mb)
 			sweep(mb->fd, d->d_name, &st);
 	}
 	closedir(dir);
-	qsort(e, ne, sizeof *e, cmpent);
+	if (ne > 1)
+		qsort(e, ne, sizeof *e, cmpent);
 	old = xmalloc((mb->nmsg + 1) * sizeof *old);
 	used = xmalloc(mb->nmsg + 1);
 	memset(used, 0, mb->nmsg + 1);
@@ -211,6 +212,7 @@ mdir_scan(Mailbox *mb)
 		old[i] = &mb->msg[i];
 	qsort(old, mb->nmsg, sizeof *old, cmpfile);
 	memset(&t, 0, sizeof t);
+	mb_reserve(&t, ne + 1);
 	t.fd = mb->fd;
 	for (i = 0; i < ne; i++) {
 		key.file = e[i].name;

@@ -269,7 +269,8 @@ TEST(mb_maildir_foreign)
 	mb = mb_open(p, MB_RDWR);
 	if (!CHECK(mb != NULL))
 		return;
-	CHECKSTR(mb_msg(mb, 0)->sender, "bob@example.com");
+	CHECK(mb_msg(mb, 0)->sender == NULL);	/* read when asked */
+	CHECKSTR(mb_sender(mb, 0), "bob@example.com");
 	snprintf(from, sizeof from, "%s/%s", p, mb_msg(mb, 0)->file);
 	snprintf(to, sizeof to, "%s/cur/%s:2,Sa", p, mb_msg(mb, 0)->id);
 	CHECK(rename(from, to) == 0);
@@ -722,7 +723,7 @@ TOOL(mbdump)
 		}
 		close(fd);
 		printf("%d %s %llu %d %s\n", i + 1, m->id, (unsigned long long)m->size, m->flags,
-		    m->sender[0] ? m->sender : "-");
+		    *mb_sender(mb, i) ? mb_sender(mb, i) : "-");
 	}
 	mb_close(mb);
 	str_free(&s);
