@@ -428,7 +428,25 @@ closebox(void)
 
 /* ---- messages ---- */
 
-/* The message into S.craw (and parsed, with parse): 0, or -1 when it is gone or unreadable. */
+/* Octets of the header of p[0..n), with the blank line ending it. */
+static size_t
+hdrlen(const char *p, size_t n)
+{
+	const char *s = p, *e, *end = p + n;
+
+	while (s < end && (e = memchr(s, '\n', end - s)) != NULL) {
+		if (e == s || (e == s + 1 && *s == '\r'))
+			return e + 1 - p;
+		s = e + 1;
+	}
+	return n;
+}
+
+/*
+ * The message into S.craw and, with parse, parsed: 1 its header only (all
+ * ENVELOPE and header sections need), 2 whole. 0, or -1 when it is gone or
+ * unreadable.
+ */
 static int
 readmsg(Imsg *m, int parse)
 {
@@ -460,14 +478,17 @@ readmsg(Imsg *m, int parse)
 			m->sized = 1;
 		}
 	}
-	if (parse && !S.cparsed) {
-		i = msg_parse(&S.cmsg, S.craw.p, S.craw.n);
+	if (parse > S.cparsed) {
+		if (S.cparsed)
+			msg_free(&S.cmsg);
+		S.cparsed = 0;
+		i = msg_parse(&S.cmsg, S.craw.p, parse == 1 ? hdrlen(S.craw.p, S.craw.n) : S.craw.n);
 		if (i < 0) {
 			logmsg("imap4d", "%s %s: uid %u: %s", S.peer, S.user, m->uid, lasterr());
 			msg_free(&S.cmsg);
 			return -1;
 		}
-		S.cparsed = 1;
+		S.cparsed = parse;
 	}
 	return 0;
 }
@@ -1437,7 +1458,7 @@ loadmsg(void *arg)
 {
 	Imsg *m = arg;
 
-	return readmsg(m, 1) < 0 ? NULL : &S.cmsg;
+	return readmsg(m, 2) < 0 ? NULL : &S.cmsg;
 }
 
 static void
@@ -1661,8 +1682,11 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen)
 	for (f = v; f < v + nv; f++) {
 		if (f->kind >= FENV || (f->kind == FSIZE && !m->sized))
 			needmsg = 1;
-		if (f->kind >= FENV && f->kind != FRFC822)
-			needparse = 1;
+		if (f->kind == FENV || f->kind == FRFC822H ||
+		    (f->kind == FSECT && f->sectn >= 6 && strncasecmp(f->sect, "HEADER", 6) == 0))
+			needparse = needparse > 1 ? 2 : 1;
+		else if (f->kind >= FENV && f->kind != FRFC822)
+			needparse = 2;
 	}
 	/* a message gone before it could be reported: what the view knows of it */
 	if (m->idx < 0) {

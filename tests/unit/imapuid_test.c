@@ -1,0 +1,132 @@
+/* Unit tests over core/imapuid.c: UIDs, keywords and \Recent in the .imp file. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "unit.h"
+#include "imap.h"
+#include "mbox.h"
+
+static char *
+ipath(const char *name)
+{
+	static char buf[4][LIM_PATHNAME];
+	static int i;
+	char *p = buf[i++ % 4];
+
+	snprintf(p, LIM_PATHNAME, "%s/%s", unit_tmpdir(), name);
+	return p;
+}
+
+static void
+add(const char *box, const char *subject)
+{
+	char m[256];
+
+	snprintf(m, sizeof m, "From: a@example.org\nSubject: %s\n\nbody\n", subject);
+	mb_append(box, "a@example.org", 0, m, strlen(m));
+}
+
+/* The UIDs of the mailbox's messages, with the .imp locked and unlocked around it. */
+static int
+uids(Imp *p, Mailbox *mb, uint32_t *u)
+{
+	if (imp_lock(p, mb->path, mb_kind(mb)) < 0)
+		return -1;
+	mb_refresh(mb);
+	if (mb_count(mb) > 0 && imp_match(p, mb, u) == 0) {
+		imp_unlock(p);
+		return -1;
+	}
+	return imp_unlock(p);
+}
+
+TEST(imapuid_assign)
+{
+	char *box = ipath("uid.mbox"), *imp = ipath(".uid.mbox.imp");
+	uint32_t u[8], v0;
+	Imp p, q;
+	Mailbox *mb;
+	size_t n;
+	char *text;
+	int fd;
+
+	add(box, "one");
+	add(box, "two");
+	mb = mb_open(box, MB_RDWR);
+	memset(&p, 0, sizeof p);
+	p.fd = -1;
+	if (!CHECK(mb != NULL && uids(&p, mb, u) == 0))
+		return;
+	CHECK(u[0] == 1 && u[1] == 2 && p.next == 3);
+	v0 = p.validity;
+	CHECK(v0 > 0);
+	/* the first locker claims both as \Recent, the next nothing */
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0);
+	CHECK(imp_claimrecent(&p) == 0);
+	CHECK(imp_claimrecent(&p) == 2);
+	imp_setkw(&p, mb_msg(mb, 1)->id, "$Work Later");
+	CHECK(imp_unlock(&p) == 0);
+	/* another session reads what was written */
+	memset(&q, 0, sizeof q);
+	q.fd = -1;
+	add(box, "three");
+	CHECK(uids(&q, mb, u) == 0 && mb_count(mb) == 3);
+	CHECK(u[0] == 1 && u[1] == 2 && u[2] == 3 && q.validity == v0);
+	CHECK(imp_find(&q, mb_msg(mb, 1)->id) != NULL && strcmp(imp_find(&q, mb_msg(mb, 1)->id)->kw, "$Work Later") == 0);
+	/* an expunged message's UID is never given again */
+	mb_keepdeleted(mb, 1);
+	mb_setflags(mb, 2, MF_EXPUNGE, 0);
+	CHECK(mb_sync(mb) == 0 && mb_count(mb) == 2);
+	add(box, "four");
+	CHECK(uids(&q, mb, u) == 0 && mb_count(mb) == 3 && u[2] == 4 && q.next == 5);
+	imp_close(&q);
+	/* a damaged file: new UIDs under a UIDVALIDITY past the old one */
+	text = readfile(imp, 1 << 20, &n);
+	CHECK(text != NULL && strncmp(text, "upas imp 1 ", 11) == 0);
+	free(text);
+	fd = open(imp, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "garbage\n", 8) == 8);
+	close(fd);
+	memset(&q, 0, sizeof q);
+	q.fd = -1;
+	q.validity = v0;	/* what the session saw before */
+	CHECK(uids(&q, mb, u) == 0 && q.validity > v0 && u[0] == 1 && u[2] == 3);
+	imp_close(&q);
+	imp_close(&p);
+	mb_close(mb);
+}
+
+TEST(imapuid_maildir)
+{
+	char *box = ipath("uid.maildir"), sub[LIM_PATHNAME];
+	static const char *d[] = { "", "/cur", "/new", "/tmp" };
+	uint32_t u[4];
+	struct stat st;
+	Imp p;
+	Mailbox *mb;
+	size_t i;
+
+	for (i = 0; i < nelem(d); i++) {
+		snprintf(sub, sizeof sub, "%s%s", box, d[i]);
+		mkdir(sub, 0700);
+	}
+	add(box, "a");
+	add(box, "b");
+	mb = mb_open(box, MB_RDWR);
+	memset(&p, 0, sizeof p);
+	p.fd = -1;
+	if (!CHECK(mb != NULL && uids(&p, mb, u) == 0))
+		return;
+	CHECK(u[0] == 1 && u[1] == 2);
+	snprintf(sub, sizeof sub, "%s/.imp", box);
+	CHECK(lstat(sub, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0);
+	/* a flag change renames the file: the UID stays */
+	mb_setflags(mb, 0, MF_SEEN | MF_FLAGGED, 0);
+	CHECK(mb_sync(mb) == 0);
+	CHECK(uids(&p, mb, u) == 0 && u[0] == 1 && u[1] == 2 && p.next == 3);
+	imp_close(&p);
+	mb_close(mb);
+}
