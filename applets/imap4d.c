@@ -174,7 +174,7 @@ capas(Str *s)
 		if (S.auth)
 			str_adds(s, plainok() ? " AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5" : " AUTH=CRAM-MD5");
 	} else
-		str_adds(s, " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE BINARY");
+		str_adds(s, " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE BINARY WITHIN");
 }
 
 /* ---- the view of the selected mailbox ---- */
@@ -895,7 +895,6 @@ cmd_capability(Imapcmd *c)
 static void
 cmd_noop(Imapcmd *c)
 {
-	update(1);
 	reply("%s OK %s completed.", c->tag, c->verb);
 }
 
@@ -1505,7 +1504,6 @@ cmd_search(Imapcmd *c)
 	int n = c->narg, i, sizes;
 	Smsg sm;
 
-	update(0);
 	if (n >= 2 && tok_is(&a[0], "CHARSET")) {
 		if (!tok_astring(&a[1])) {
 			reply("%s BAD CHARSET name", c->tag);
@@ -1787,7 +1785,6 @@ cmd_fetch(Imapcmd *c)
 	int nv = 0, i, j, seen, gone = 0, changed = 0, cte = 0, r;
 	Tok *it;
 
-	update(c->uid);
 	if (c->narg < 2 || c->arg[0].type != T_ATOM || (c->narg > 2 && c->arg[2].type != T_LIST)) {
 		reply("%s BAD FETCH sequence-set items", c->tag);
 		return;
@@ -1869,7 +1866,6 @@ cmd_store(Imapcmd *c)
 	int flags, i, silent, o, nf, gone = 0, r;
 	Imsg *m;
 
-	update(c->uid);
 	if (c->narg != 3 || c->arg[0].type != T_ATOM || c->arg[1].type != T_ATOM) {
 		reply("%s BAD STORE sequence-set [+-]FLAGS[.SILENT] (flags)", c->tag);
 		return;
@@ -1954,7 +1950,6 @@ cmd_copy(Imapcmd *c)
 	uint32_t validity, *src, *dst;
 	Str s = { 0 };
 
-	update(c->uid);
 	if (c->narg != 2 || c->arg[0].type != T_ATOM) {
 		reply("%s BAD %s sequence-set mailbox", c->tag, c->verb);
 		return;
@@ -2179,9 +2174,13 @@ command(void)
 	in.cont = cont;
 	in.verb = verbseen;
 	in.arg = &in;
+	seterr("%s", "");
 	r = imap_readcmd(&in, &c);
-	if (r == -3)
+	if (r == -3) {
+		if (strcmp(lasterr(), "timed out") == 0)
+			hangup("Autologout; idle for too long.");
 		exit(0);
+	}
 	if (r == -4)
 		hangup(lasterr());
 	if (c.verb != NULL && strcasecmp(c.verb, "LOGIN") != 0 && strcasecmp(c.verb, "AUTHENTICATE") != 0 && S.dbg >= 0)
@@ -2207,6 +2206,16 @@ command(void)
 		return;
 	}
 	S.bad = 0;
+	if (S.verbose)
+		logmsg("imap4d", "%s %s %s%s", S.peer, S.user ? S.user : "-", c.uid ? "UID " : "", cmd->verb);
+	/*
+	 * What others changed is told before the answer, EXPUNGE only where
+	 * sequence numbers cannot be misread (RFC 3501 §7.4.1); SELECT, CLOSE
+	 * and IDLE look for themselves.
+	 */
+	if (S.mb != NULL && cmd->fn != cmd_select && cmd->fn != cmd_close && cmd->fn != cmd_idle &&
+	    cmd->fn != cmd_logout && cmd->fn != cmd_delete && cmd->fn != cmd_rename)
+		update(c.uid || (cmd->fn != cmd_fetch && cmd->fn != cmd_store && cmd->fn != cmd_search && cmd->fn != cmd_copy));
 	cmd->fn(&c);
 }
 
