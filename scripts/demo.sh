@@ -42,8 +42,8 @@ has smtpd && serve submission 2587 tcp!127.0.0.1!2587 smtpd -S -h localhost -c "
 has smtpd && serve smtps 2465 $tls tcp!127.0.0.1!2465 smtpd -p -h localhost
 has pop3 && serve pop3 2110 tcp!127.0.0.1!2110 pop3 -r - -t "$cert" -K "$key"
 has pop3 && serve pop3s 2995 $tls tcp!127.0.0.1!2995 pop3 -p -r -
-has imap4d && serve imap4d 2143 tcp!127.0.0.1!2143 imap4d
-has imap4d && serve imaps 2993 $tls tcp!127.0.0.1!2993 imap4d
+has imap4d && serve imap4d 2143 -t 1800 tcp!127.0.0.1!2143 imap4d -r - -t "$cert" -K "$key"
+has imap4d && serve imaps 2993 -t 1800 $tls tcp!127.0.0.1!2993 imap4d -p -r -
 # implicit TLS in front of a plain program, as tlssrv does
 serve tlsecho 2700 $tls tcp!127.0.0.1!2700 /bin/cat
 cat <<MSG
@@ -51,6 +51,8 @@ mail:  echo hello | UPASROOT=$UPASROOT build/upas mail -s test $user
        then read run/box/$user/mbox (mutt -f run/box/$user/mbox)
 try:   openssl s_client -quiet -connect 127.0.0.1:2700 -CAfile run/lib/tls/cert.pem
        curl -k pop3s://$user:demo@127.0.0.1:2995/1
+       curl -k imaps://$user:demo@127.0.0.1:2993/INBOX -X 'FETCH 1 BODY[]'
+       mutt -f imaps://$user@127.0.0.1:2993/ (password demo)
        swaks --server 127.0.0.1:2587 --tls --auth-user $user --auth-password demo --to $user@localhost
 logs:  $UPASROOT/log/
 Ctrl-C stops everything.
