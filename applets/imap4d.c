@@ -685,25 +685,6 @@ kwapply(const char *old, int op, const char *kw)
 
 /* ---- not authenticated ---- */
 
-/*
- * Once root became the owner of box/USER, the log may be closed to us:
- * opened now, it becomes fd 2, where logmsg writes when it cannot open it.
- */
-static void
-keeplog(void)
-{
-	char path[LIM_PATHNAME];
-	int fd;
-
-	if (geteuid() != 0 || upas_path(path, sizeof path, "log", "imap4d", NULL) < 0 ||
-	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640)) < 0)
-		return;
-	if (fd != 2) {
-		dup2(fd, 2);
-		close(fd);
-	}
-}
-
 /* Authenticated as user: the ratify grant (as root), then the owner of box/USER. */
 static int
 loggedin(const char *user, const char *how)
@@ -725,7 +706,7 @@ loggedin(const char *user, const char *how)
 	if (S.trust && ratify_trust(S.peer) < 0)
 		logmsg("imap4d", "%s ratify: %s", S.peer, lasterr());
 	if (geteuid() == 0) {
-		keeplog();
+		logkeep("imap4d");
 		if (priv_become(uid, gid) < 0) {
 			logmsg("imap4d", "%s %s: %s", S.peer, user, lasterr());
 			hangup("cannot serve this mailbox");

@@ -472,26 +472,6 @@ openbox(const char *path)
 	snapshot();
 }
 
-/*
- * Once root became the box's owner, the log may be closed to us: opened
- * now, it becomes fd 2, where logmsg writes when it cannot open the log
- * (and where inetd would have left the socket).
- */
-static void
-keeplog(void)
-{
-	char path[LIM_PATHNAME];
-	int fd;
-
-	if (geteuid() != 0 || upas_path(path, sizeof path, "log", "pop3", NULL) < 0 ||
-	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640)) < 0)
-		return;
-	if (fd != 2) {
-		dup2(fd, 2);
-		close(fd);
-	}
-}
-
 /* Authenticated: the ratify entry (as root), then become the owner of
  * box/USER (never root), then the mailbox. */
 static void
@@ -505,7 +485,7 @@ loggedin(const char *user, const char *how)
 	logmsg("pop3", "%s %s login %s", S.peer, how, user);
 	if (S.trust && ratify_trust(S.peer) < 0)
 		logmsg("pop3", "%s ratify: %s", S.peer, lasterr());
-	keeplog();
+	logkeep("pop3");
 	if (upas_path(path, sizeof path, "box", user, "mbox", NULL) < 0 ||
 	    priv_box(user, &uid, &gid) < 0 || priv_become(uid, gid) < 0) {
 		logmsg("pop3", "%s %s: %s", S.peer, user, lasterr());
@@ -1003,7 +983,7 @@ preauth(const char *path)
 			die(EX_NOPERM, "%s", lasterr());
 		if (uid == 0)
 			die(EX_NOPERM, "%s: owned by root: never served as root", path);
-		keeplog();
+		logkeep("pop3");
 		if (priv_become(uid, gid) < 0)
 			die(EX_NOPERM, "%s", lasterr());
 	}

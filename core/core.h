@@ -21,6 +21,7 @@ void seterr(const char *fmt, ...) PRINTF(1, 2);	/* the last error, for callers *
 const char *lasterr(void);
 int err_temporary(int e);	/* an errno worth a retry, not a bounce */
 void logmsg(const char *log, const char *fmt, ...) PRINTF(2, 3);
+void logkeep(const char *log);	/* root about to become a user: log/NAME opened now as fd 2 */
 void fmtv(char *buf, size_t n, const char *fmt, va_list ap);
 
 /* str.c: memory, growable strings and arenas. x* allocators die with EX_TEMPFAIL. */

@@ -188,3 +188,23 @@ logmsg(const char *log, const char *fmt, ...)
 	if (own)
 		close(fd);
 }
+
+/*
+ * Once root becomes a user, ROOT/log/NAME may be closed to it: opened now,
+ * it becomes fd 2, where logmsg writes when it cannot open the log (and
+ * where inetd would have left the socket).
+ */
+void
+logkeep(const char *log)
+{
+	char path[LIM_PATHNAME];
+	int fd;
+
+	if (geteuid() != 0 || upas_path(path, sizeof path, "log", log, NULL) < 0 ||
+	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640)) < 0)
+		return;
+	if (fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
