@@ -26,65 +26,9 @@ trap 'rm -rf "$T"' EXIT INT TERM HUP
 # dovecot-lda runs unprivileged (below), so it must reach $T/dv.
 chmod 755 "$T"
 
-# ---- messages: generated once, used by all four runs
-mkdir "$T/msg"
-python3 - "$T/msg" "$N" <<'EOF'
-import base64, os, random, sys
-d, n = sys.argv[1], int(sys.argv[2])
-rnd = random.Random(5322)
-words = ("mail system plan nine upas delivery mailbox router queue file "
-         "message header body line test bench network fast small never "
-         "lost safe internet server client index lock append").split()
-def text(size):
-    out, line = [], []
-    total = 0
-    while total < size:
-        w = rnd.choice(words)
-        line.append(w)
-        if len(" ".join(line)) > 66:
-            s = " ".join(line)
-            out.append(s); total += len(s) + 1; line = []
-    if line:
-        out.append(" ".join(line))
-    return "\n".join(out) + "\n"
-def size():
-    # log-uniform, about 0.9..14 KB before headers and MIME: median ~4 KB
-    return int(1024 * 2 ** rnd.uniform(-0.2, 3.8))
-for i in range(n):
-    sz = size()
-    h = ("From: Sender %d <sender@example.com>\n"
-         "To: bench@example.com\n"
-         "Subject: benchmark message %d\n"
-         "Date: Sat, 21 Nov 2026 12:%02d:%02d +0000\n"
-         "Message-ID: <bench.%d@example.com>\n" % (i, i, i // 60 % 60, i % 60, i))
-    kind = i % 4
-    if kind == 0:
-        # multipart/mixed with a base64 attachment
-        b = "=-=bench%d=-=" % i
-        att = base64.encodebytes(rnd.randbytes(sz // 3)).decode()
-        body = ("MIME-Version: 1.0\n"
-                "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
-                "This is a multi-part message in MIME format.\n\n"
-                "--%s\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
-                "--%s\nContent-Type: application/octet-stream; name=\"data%d.bin\"\n"
-                "Content-Transfer-Encoding: base64\n"
-                "Content-Disposition: attachment; filename=\"data%d.bin\"\n\n%s"
-                "--%s--\n" % (b, b, text(sz - sz // 3 * 4 // 3 - 400), b, i, i, att, b))
-    elif kind == 1:
-        # multipart/alternative, quoted-printable UTF-8 text and HTML
-        b = "=-=alt%d=-=" % i
-        t = text(sz // 2)
-        body = ("MIME-Version: 1.0\n"
-                "Content-Type: multipart/alternative; boundary=\"%s\"\n\n"
-                "--%s\nContent-Type: text/plain; charset=utf-8\n"
-                "Content-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 %s\n"
-                "--%s\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>%s</p></body></html>\n"
-                "--%s--\n" % (b, b, t, b, t.replace("\n", "<br>\n"), b))
-    else:
-        body = "\n" + text(sz - len(h) - 1)
-    with open(os.path.join(d, "m%04d" % i), "w") as f:
-        f.write(h + body)
-EOF
+# ---- messages: generated once (tests/bench/mkmail.py, one file each in
+# $T/msg), used by all four runs
+python3 tests/bench/mkmail.py "$T" "$N" --files -q
 
 # ---- timing: a python3 loop, one process per message, monotonic clock
 cat >"$T/run.py" <<'EOF'

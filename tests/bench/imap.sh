@@ -37,78 +37,9 @@ chmod 755 "$T"
 RUNAS=-1
 [ "$(id -u)" = 0 ] && RUNAS=65534
 
-# ---- the mailbox: N generated messages (as deliver.sh and pop3.sh make
-# them), as an mbox file (mboxrd quoting) and as a Maildir of the same messages
-python3 - "$T" "$N" <<'EOF'
-import base64, os, random, sys
-d, n = sys.argv[1], int(sys.argv[2])
-rnd = random.Random(5322)
-words = ("mail system plan nine upas delivery mailbox router queue file "
-         "message header body line test bench network fast small never "
-         "lost safe internet server client index lock append").split()
-def text(size):
-    out, line = [], []
-    total = 0
-    while total < size:
-        w = rnd.choice(words)
-        line.append(w)
-        if len(" ".join(line)) > 66:
-            s = " ".join(line)
-            out.append(s); total += len(s) + 1; line = []
-    if line:
-        out.append(" ".join(line))
-    return "\n".join(out) + "\n"
-def size():
-    return int(1024 * 2 ** rnd.uniform(-0.2, 3.8))
-msgs = []
-for i in range(n):
-    sz = size()
-    h = ("From: Sender %d <sender@example.com>\n"
-         "To: bench@example.com\n"
-         "Subject: benchmark message %d\n"
-         "Date: Sat, 21 Nov 2026 12:%02d:%02d +0000\n"
-         "Message-ID: <bench.%d@example.com>\n" % (i, i, i // 60 % 60, i % 60, i))
-    kind = i % 4
-    if kind == 0:
-        b = "=-=bench%d=-=" % i
-        att = base64.encodebytes(rnd.randbytes(sz // 3)).decode()
-        body = ("MIME-Version: 1.0\n"
-                "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
-                "This is a multi-part message in MIME format.\n\n"
-                "--%s\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
-                "--%s\nContent-Type: application/octet-stream; name=\"data%d.bin\"\n"
-                "Content-Transfer-Encoding: base64\n"
-                "Content-Disposition: attachment; filename=\"data%d.bin\"\n\n%s"
-                "--%s--\n" % (b, b, text(sz - sz // 3 * 4 // 3 - 400), b, i, i, att, b))
-    elif kind == 1:
-        b = "=-=alt%d=-=" % i
-        t = text(sz // 2)
-        body = ("MIME-Version: 1.0\n"
-                "Content-Type: multipart/alternative; boundary=\"%s\"\n\n"
-                "--%s\nContent-Type: text/plain; charset=utf-8\n"
-                "Content-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 %s\n"
-                "--%s\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>%s</p></body></html>\n"
-                "--%s--\n" % (b, b, t, b, t.replace("\n", "<br>\n"), b))
-    else:
-        body = "\n" + text(sz - len(h) - 1)
-    msgs.append((h + body).encode())
-with open(os.path.join(d, "mbox"), "wb") as f:
-    for i, m in enumerate(msgs):
-        f.write(b"From sender@example.com Sat Nov 21 12:%02d:%02d 2026\n" % (i // 60 % 60, i % 60))
-        for l in m.splitlines(True):
-            if l.lstrip(b">").startswith(b"From "):
-                l = b">" + l
-            f.write(l)
-        f.write(b"\n")
-os.makedirs(os.path.join(d, "Maildir", "tmp"))
-os.makedirs(os.path.join(d, "Maildir", "cur"))
-os.makedirs(os.path.join(d, "Maildir", "new"))
-for i, m in enumerate(msgs):
-    with open(os.path.join(d, "Maildir", "new", "%d.M%06dP1.bench" % (1795000000 + i, i)), "wb") as f:
-        f.write(m)
-s = sorted(len(m) for m in msgs)
-print("messages: %d, median %d bytes, total %d bytes" % (n, s[len(s) // 2], sum(s)))
-EOF
+# ---- the mailbox: N generated messages (tests/bench/mkmail.py, as for
+# deliver.sh and pop3.sh), as an mbox file (mboxrd quoting) and as a Maildir of the same messages
+python3 tests/bench/mkmail.py "$T" "$N" --mbox --maildir
 echo "$(nproc) CPUs, $(uname -sr), filesystem of $T: $(df -T "$T" | awk 'NR == 2 { print $2 }')"
 
 # ---- the client: one session over a socketpair that is the server's stdin
