@@ -17,7 +17,7 @@ DVIMAP=/usr/lib/dovecot/imap
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 
-make -s
+make -s B=build
 UPAS=$top/build/upas
 [ -x "$UPAS" ] || { echo "imap.sh: no build/upas" >&2; exit 1; }
 if "$UPAS" imap4d -x 2>&1 | grep -q 'unknown applet'; then
