@@ -72,8 +72,10 @@ static struct {
 	int nm, am;
 	uint32_t uidnext;	/* as told */
 	int nrecent;
+	uint32_t validity;	/* as told at SELECT */
 	Mark mark;
 	int ghosts;
+	int pending;	/* a quiet rescan left changes to tell */
 	/* the message read last */
 	uint32_t cuid;
 	Str craw;
@@ -265,34 +267,40 @@ expunged(void)
 	sendout();
 }
 
+enum { Rselect, Rtell, Rquiet };
+
 /*
- * Scan the mailbox again and match it to the view under the .imp lock: new
- * messages get their UIDs and join the view, flag changes are told,
- * messages gone become ghosts (reported when expunges may be).
+ * With the .imp locked: scan the mailbox again, give new messages their
+ * UIDs and find the view's messages by UID (the ones gone become ghosts,
+ * reported when expunges may be). Rselect and Rtell also add the new
+ * messages to the view and take up the mailbox's flags and the keywords,
+ * Rtell telling the client what changed; Rquiet does neither (the view's
+ * array and what the client was told stay as they are) and leaves that to
+ * the next update. The messages added, or -1.
  */
 static int
-resync(int told)
+rescan(int mode)
 {
 	int n, i, *v, lo, hi, mid, c, nrec = 0, old = S.nm;
 	uint32_t *uid, rec = 0xffffffffu, maxuid;
 	Impmsg *f;
 	Imsg *m;
 
-	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0)
-		return -1;
 	markbox(&S.mark);
-	if (mb_refresh(S.mb) < 0) {
-		imp_unlock(&S.imp);
+	S.pending = mode == Rquiet;
+	if (mb_refresh(S.mb) < 0)
 		return -1;
-	}
 	n = mb_count(S.mb);
 	uid = xmalloc((n + 1) * sizeof *uid);
 	if (n > 0 && imp_match(&S.imp, S.mb, uid) == 0) {
 		free(uid);
-		imp_unlock(&S.imp);
 		return -1;
 	}
-	if (!S.ro)
+	if (mode != Rselect && S.imp.validity != S.validity) {
+		imp_unlock(&S.imp);
+		hangup("[UIDVALIDITY] The mailbox was replaced; select it again.");
+	}
+	if (!S.ro && mode != Rquiet)
 		rec = imp_claimrecent(&S.imp);
 	/* the view's messages, found by UID */
 	v = xmalloc((n + 1) * sizeof *v);
@@ -319,6 +327,11 @@ resync(int told)
 		if (m->idx < 0)
 			S.ghosts++;
 	}
+	if (mode == Rquiet) {
+		free(v);
+		free(uid);
+		return 0;
+	}
 	/* new messages, by UID (v is in UID order); one below what the view
 	 * holds stays unseen till the mailbox is selected again */
 	for (i = c = 0; i < n; i++)
@@ -333,7 +346,6 @@ resync(int told)
 		memset(m, 0, sizeof *m);
 		m->uid = uid[v[i]];
 		m->idx = v[i];
-		m->flags = -1;	/* not told yet */
 		if (m->uid > rec) {
 			m->flags = IF_RECENT;
 			nrec++;
@@ -341,19 +353,17 @@ resync(int told)
 	}
 	free(v);
 	free(uid);
-	/* flags: the mailbox's, keywords from the .imp */
+	/* flags: the mailbox's, keywords from the .imp; new messages are told by EXISTS */
 	for (m = S.m; m < S.m + S.nm; m++) {
-		int fl, neu = m->flags == -1 || (m->flags == IF_RECENT && m - S.m >= old);
+		int fl;
 		char *kw;
 
 		if (m->idx < 0)
 			continue;
-		fl = tellflags(S.mb, m->idx) | (m->flags > 0 ? m->flags & IF_RECENT : 0);
-		if (m->flags == IF_RECENT && m - S.m >= old)
-			fl |= IF_RECENT;
+		fl = tellflags(S.mb, m->idx) | (m->flags & IF_RECENT);
 		f = imp_find(&S.imp, mb_msg(S.mb, m->idx)->id);
 		kw = f != NULL ? f->kw : NULL;
-		if (!neu && (fl != m->flags || !samekw(kw, m->kw)) && told) {
+		if (mode == Rtell && m - S.m < old && (fl != m->flags || !samekw(kw, m->kw))) {
 			str_fmt(&S.out, "* %d FETCH (UID %u FLAGS ", (int)(m - S.m) + 1, m->uid);
 			flagstr(&S.out, fl, kw);
 			str_adds(&S.out, ")\r\n");
@@ -365,10 +375,35 @@ resync(int told)
 		}
 	}
 	S.nrecent += nrec;
-	i = imp_unlock(&S.imp);
-	if (i < 0)
-		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
 	return S.nm - old;
+}
+
+/*
+ * Unlock the .imp. UIDs given out that could not be recorded must never
+ * reach the client: another session could give them again (disk full,
+ * quota). Anything else unrecorded (keywords, the \Recent mark) is retried
+ * at the next unlock.
+ */
+static void
+unlockimp(void)
+{
+	if (imp_unlock(&S.imp) < 0) {
+		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
+		if (S.imp.next != S.imp.saved)
+			hangup("[UNAVAILABLE] Cannot record the mailbox's UIDs.");
+	}
+}
+
+static int
+resync(int mode)
+{
+	int n;
+
+	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0)
+		return -1;
+	n = rescan(mode);
+	unlockimp();
+	return n;
 }
 
 /* Bring the view up to date and tell the client; expunges: whether EXPUNGE may be sent. */
@@ -381,15 +416,14 @@ update(int expunges)
 	if (S.mb == NULL)
 		return;
 	markbox(&k);
-	if (memcmp(&k, &S.mark, sizeof k) != 0) {
-		n = resync(1);
+	if (S.pending || memcmp(&k, &S.mark, sizeof k) != 0) {
+		n = resync(Rtell);
 		if (n < 0)
 			logmsg("imap4d", "%s %s: %s: %s", S.peer, S.user, S.path, lasterr());
 		if (expunges)
 			expunged();
-		if (n > 0 || (expunges && n == 0 && 0)) {
+		if (n > 0)
 			str_fmt(&S.out, "* %d EXISTS\r\n* %d RECENT\r\n", S.nm, S.nrecent);
-		}
 		sendout();
 		return;
 	}
@@ -461,8 +495,9 @@ readmsg(Imsg *m, int parse)
 		S.cuid = 0;
 		str_reset(&S.craw);
 		if (mb_read(S.mb, m->idx, &S.craw) < 0) {
-			/* rewritten by another program: scan again, find it by id */
-			if (resync(0) < 0 || m->idx < 0)
+			/* rewritten by another program: scan again and find it,
+			 * quietly (the view keeps its numbers) */
+			if (resync(Rquiet) < 0 || m->idx < 0)
 				return -1;
 			str_reset(&S.craw);
 			if (mb_read(S.mb, m->idx, &S.craw) < 0) {
@@ -493,6 +528,22 @@ readmsg(Imsg *m, int parse)
 	return 0;
 }
 
+/* The first message of the view with a UID of at least u. */
+static int
+uidpos(uint32_t u)
+{
+	int a = 0, b = S.nm, mid;
+
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (S.m[mid].uid < u)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
 /* Which view messages a set names: mark[i] for message i; -1 (after BAD) when out of range. */
 static char *
 selectset(const char *set, int uid)
@@ -500,13 +551,15 @@ selectset(const char *set, int uid)
 	Seqset ss;
 	char *mark;
 	uint32_t lo, hi, t, star;
-	int i, a, b, mid;
+	int i, a, b, *d, run;
 
 	if (seq_parse(&S.ar, set, &ss) < 0)
 		return NULL;
 	mark = arena_alloc(&S.ar, S.nm + 1);
-	memset(mark, 0, S.nm + 1);
+	d = arena_alloc(&S.ar, (S.nm + 1) * sizeof *d);
+	memset(d, 0, (S.nm + 1) * sizeof *d);
 	star = uid ? (S.nm ? S.m[S.nm - 1].uid : 0) : (uint32_t)S.nm;
+	/* each range as its first and past-last message, counted in d: linear however many ranges overlap */
 	for (i = 0; i < ss.n; i++) {
 		lo = ss.lo[i] ? ss.lo[i] : star;
 		hi = ss.hi[i] ? ss.hi[i] : star;
@@ -517,22 +570,20 @@ selectset(const char *set, int uid)
 				seterr("no such message");
 				return NULL;
 			}
-			memset(mark + lo - 1, 1, hi - lo + 1);
+			d[lo - 1]++;
+			d[hi]--;
 			continue;
 		}
-		/* the first message with a UID >= lo, then on while <= hi */
-		a = 0, b = S.nm;
-		while (a < b) {
-			mid = a + (b - a) / 2;
-			if (S.m[mid].uid < lo)
-				a = mid + 1;
-			else
-				b = mid;
+		a = uidpos(lo);
+		b = hi == 0xffffffffu ? S.nm : uidpos(hi + 1);
+		if (a < b) {
+			d[a]++;
+			d[b]--;
 		}
-		for (; a < S.nm && S.m[a].uid <= hi && !mark[a]; a++)
-			mark[a] = 1;
-		for (; a < S.nm && S.m[a].uid <= hi; a++)
-			mark[a] = 1;
+	}
+	for (i = run = 0; i < S.nm; i++) {
+		run += d[i];
+		mark[i] = run > 0;
 	}
 	return mark;
 }
@@ -1004,13 +1055,14 @@ cmd_select(Imapcmd *c)
 	S.path = xstrdup(path);
 	S.boxname = xstrdup(c->arg[0].s);
 	S.ro = ro;
-	if (resync(0) < 0) {
+	if (resync(Rselect) < 0) {
 		logmsg("imap4d", "%s %s: %s: %s", S.peer, S.user, path, lasterr());
 		closebox();
 		reply("%s NO [SERVERBUG] Cannot read the mailbox.", c->tag);
 		return;
 	}
 	S.state = Ssel;
+	S.validity = S.imp.validity;
 	str_adds(&S.out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	kwlist(&S.out);
 	str_adds(&S.out, ")\r\n* OK [PERMANENTFLAGS (");
@@ -1178,9 +1230,11 @@ cmd_status(Imapcmd *c)
 	}
 	memset(&imp, 0, sizeof imp);
 	imp.fd = -1;
-	n = mb_count(mb);
-	uid = xmalloc((n + 1) * sizeof *uid);
-	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || (n > 0 && imp_match(&imp, mb, uid) == 0)) {
+	uid = NULL;
+	/* scanned again under the lock: a scan from before it could miss
+	 * messages others gave UIDs meanwhile, and drop them */
+	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || mb_refresh(mb) < 0 ||
+	    (n = mb_count(mb), uid = xmalloc((n + 1) * sizeof *uid), n > 0 && imp_match(&imp, mb, uid) == 0)) {
 		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
 		reply("%s NO [SERVERBUG] Cannot read the mailbox.", c->tag);
 		goto out;
@@ -1217,14 +1271,8 @@ out:
 	mb_close(mb);
 }
 
-/*
- * Messages into the mailbox at path, each with its flags and keywords and
- * date: appended, then found and flagged under the .imp lock. uids gets
- * the new UIDs. 0, or -1 with lasterr().
- */
+/* A message going into a mailbox by APPEND, COPY or MOVE. */
 typedef struct Put {
-	const char *p;
-	size_t n;
 	const char *sender;
 	time_t date;
 	int flags;
@@ -1233,45 +1281,108 @@ typedef struct Put {
 	uint32_t uid;
 } Put;
 
+/* mb_appended's words for message i of mb: "@OFFSET" (mbox) or the id. */
+static Mailbox *findmb;
+
 static int
-putmsgs(const char *path, Put *v, int n, uint32_t *validity)
+cmpwhere(const void *a, const void *b)
+{
+	Mmsg *x = mb_msg(findmb, *(const int *)a), *y = mb_msg(findmb, *(const int *)b);
+
+	if (mb_kind(findmb) == MB_MBOX)
+		return (x->off > y->off) - (x->off < y->off);
+	return strcmp(x->id, y->id);
+}
+
+/* The messages v[0..n) appended to mb: each one's index, or -1 (by one sort, not a search each). */
+static void
+findput(Mailbox *mb, Put *v, int n, int *at)
+{
+	int *ix, cnt = mb_count(mb), i, lo, hi, mid, c;
+	unsigned long long off;
+	Mmsg *m;
+
+	ix = xmalloc((cnt + 1) * sizeof *ix);
+	for (i = 0; i < cnt; i++)
+		ix[i] = i;
+	findmb = mb;
+	if (cnt > 1)
+		qsort(ix, cnt, sizeof *ix, cmpwhere);
+	for (i = 0; i < n; i++) {
+		off = v[i].where[0] == '@' ? strtoull(v[i].where + 1, NULL, 10) : 0;
+		for (lo = 0, hi = cnt; lo < hi;) {
+			mid = lo + (hi - lo) / 2;
+			m = mb_msg(mb, ix[mid]);
+			if (mb_kind(mb) == MB_MBOX)
+				c = m->off < off ? -1 : m->off > off;
+			else
+				c = strcmp(m->id, v[i].where);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		m = lo < cnt ? mb_msg(mb, ix[lo]) : NULL;
+		at[i] = m != NULL && (mb_kind(mb) == MB_MBOX ? v[i].where[0] == '@' && m->off == off :
+		    strcmp(m->id, v[i].where) == 0) ? ix[lo] : -1;
+	}
+	free(ix);
+}
+
+/* Append one message to the mailbox at path; where it went into p->where. */
+static int
+putone(const char *path, Put *p, const char *msg, size_t n)
+{
+	if (mb_append(path, p->sender, p->date, msg, n) < 0)
+		return -1;
+	snprintf(p->where, sizeof p->where, "%s", mb_appended);
+	return 0;
+}
+
+/*
+ * The messages v[0..n), appended by putone, found again under the target's
+ * .imp lock: their flags and keywords set, their UIDs learnt (v[i].uid).
+ * With undo, they are removed instead (a COPY that failed half way leaves
+ * the target as it was). 0, or -1 with lasterr().
+ */
+static int
+putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 {
 	Mailbox *mb;
 	Imp imp;
 	uint32_t *uid;
-	int i, k, r = -1, flagged = 0;
+	int i, r = -1, flagged = 0, *at;
 
-	for (i = 0; i < n; i++) {
-		if (mb_append(path, v[i].sender, v[i].date, v[i].p, v[i].n) < 0)
-			return -1;
-		snprintf(v[i].where, sizeof v[i].where, "%s", mb_appended);
-	}
 	memset(&imp, 0, sizeof imp);
 	imp.fd = -1;
 	if ((mb = mb_open(path, MB_RDWR)) == NULL)
 		return -1;
 	mb_keepdeleted(mb, 1);
+	at = xmalloc((n + 1) * sizeof *at);
 	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || mb_refresh(mb) < 0)
 		goto out;
+	findput(mb, v, n, at);
 	for (i = 0; i < n; i++)
-		if (v[i].flags && (k = mb_find(mb, v[i].where)) >= 0) {
-			mb_setflags(mb, k, v[i].flags | MF_OLD, 0);
+		if (at[i] >= 0 && (undo || v[i].flags)) {
+			mb_setflags(mb, at[i], undo ? MF_EXPUNGE : v[i].flags | MF_OLD, 0);
 			flagged = 1;
 		}
 	if (flagged && mb_sync(mb) < 0)
 		goto out;
+	if (undo) {
+		r = 0;
+		goto out;
+	}
+	findput(mb, v, n, at);
 	uid = xmalloc((mb_count(mb) + 1) * sizeof *uid);
 	if (mb_count(mb) > 0 && imp_match(&imp, mb, uid) == 0) {
 		free(uid);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		v[i].uid = 0;
-		if ((k = mb_find(mb, v[i].where)) >= 0) {
-			v[i].uid = uid[k];
-			if (v[i].kw != NULL)
-				imp_setkw(&imp, mb_msg(mb, k)->id, v[i].kw);
-		}
+		v[i].uid = at[i] >= 0 ? uid[at[i]] : 0;
+		if (at[i] >= 0 && v[i].kw != NULL)
+			imp_setkw(&imp, mb_msg(mb, at[i])->id, v[i].kw);
 	}
 	free(uid);
 	*validity = imp.validity;
@@ -1280,7 +1391,9 @@ out:
 	if (imp_unlock(&imp) < 0)
 		r = -1;
 	imp_close(&imp);
+	mb_purge(mb);
 	mb_close(mb);
+	free(at);
 	return r;
 }
 
@@ -1347,12 +1460,11 @@ cmd_append(Imapcmd *c)
 		reply("%s NO Empty message.", c->tag);
 		goto out;
 	}
-	p.p = msg->s, p.n = msg->n;
 	p.sender = "MAILER-DAEMON";
 	p.date = date;
 	p.flags = flags;
 	p.kw = kw.p;
-	if (putmsgs(path, &p, 1, &validity) < 0) {
+	if (putone(path, &p, msg->s, msg->n) < 0 || putdone(path, &p, 1, &validity, 0) < 0) {
 		logmsg("imap4d", "%s %s: append: %s", S.peer, S.user, lasterr());
 		reply("%s NO [%s] %s", c->tag, errno == EWOULDBLOCK ? "INUSE" : errno == ENOSPC || errno == EDQUOT ? "OVERQUOTA" : "SERVERBUG",
 		    "Cannot append to the mailbox.");
@@ -1379,6 +1491,10 @@ expunge(const char *mark)
 		return 0;
 	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0)
 		return -1;
+	if (rescan(Rquiet) < 0) {
+		imp_unlock(&S.imp);
+		return -1;
+	}
 	for (i = 0; i < S.nm; i++)
 		if (S.m[i].idx >= 0 && (mark == NULL || mark[i]) && (mb_msg(S.mb, S.m[i].idx)->flags & MF_DELETED)) {
 			mb_setflags(S.mb, S.m[i].idx, MF_EXPUNGE, 0);
@@ -1387,7 +1503,7 @@ expunge(const char *mark)
 	r = any ? mb_sync(S.mb) : 0;
 	if (r < 0)
 		logmsg("imap4d", "%s %s: expunge: %s", S.peer, S.user, lasterr());
-	imp_unlock(&S.imp);
+	unlockimp();
 	return r;
 }
 
@@ -1568,8 +1684,10 @@ sectitem(const char *s, Fitem *f, int kind, int peek)
 			return -1;
 		}
 	} else {
+		/* BINARY takes a part number only: 1.2.3, no empty or zero part */
 		for (p = f->sect; p < rb; p++)
-			if ((*p < '0' || *p > '9') && *p != '.') {
+			if ((*p == '.' ? p == f->sect || p[-1] == '.' || p + 1 == rb :
+			    *p < '0' || *p > '9' || (*p == '0' && (p == f->sect || p[-1] == '.')))) {
 				str_free(&name);
 				return -1;
 			}
@@ -1819,16 +1937,25 @@ cmd_fetch(Imapcmd *c)
 			continue;
 		}
 		if (seen && S.m[i].idx >= 0 && !(S.m[i].flags & MF_SEEN)) {
-			mb_setflags(S.mb, S.m[i].idx, MF_SEEN, 0);
 			S.m[i].flags |= MF_SEEN;
+			mark[i] = 2;
 			changed = 1;
 		}
 		bio_write(&S.b, S.out.p, S.out.n);
 		debug(">", S.out.p, S.out.n);
 		str_reset(&S.out);
 	}
-	if (changed && mb_sync(S.mb) < 0)
-		logmsg("imap4d", "%s %s: setting \\Seen: %s", S.peer, S.user, lasterr());
+	/* \\Seen on what was read, under the lock, on the mailbox as it is now */
+	if (changed && imp_lock(&S.imp, S.path, mb_kind(S.mb)) == 0) {
+		if (rescan(Rquiet) == 0) {
+			for (i = 0; i < S.nm; i++)
+				if (mark[i] == 2 && S.m[i].idx >= 0)
+					mb_setflags(S.mb, S.m[i].idx, MF_SEEN, 0);
+			if (mb_sync(S.mb) < 0)
+				logmsg("imap4d", "%s %s: setting \\Seen: %s", S.peer, S.user, lasterr());
+		}
+		unlockimp();
+	}
 	if (cte)
 		reply("%s NO [UNKNOWN-CTE] A part's transfer encoding is unknown.", c->tag);
 	else if (gone)
@@ -1869,13 +1996,21 @@ cmd_store(Imapcmd *c)
 		str_free(&kw);
 		return;
 	}
-	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0) {
+	/*
+	 * Under the lock, from the mailbox's flags and the .imp's keywords as
+	 * they are now: a STORE another session made meanwhile stands.
+	 */
+	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0 || rescan(Rquiet) < 0) {
 		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
+		imp_unlock(&S.imp);
 		reply("%s NO [SERVERBUG] Cannot store flags.", c->tag);
 		str_free(&kw);
 		return;
 	}
 	for (i = 0; i < S.nm; i++) {
+		Impmsg *f;
+		int cur;
+
 		m = &S.m[i];
 		if (!mark[i])
 			continue;
@@ -1883,23 +2018,28 @@ cmd_store(Imapcmd *c)
 			gone = 1;
 			continue;
 		}
-		nf = o == '+' ? (m->flags | flags) : o == '-' ? (m->flags & ~flags) : ((m->flags & IF_RECENT) | flags);
+		cur = tellflags(S.mb, m->idx);
+		nf = o == '+' ? (cur | flags) : o == '-' ? (cur & ~flags) : flags;
 		mb_setflags(S.mb, m->idx, nf & MF_ALL, MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
-		nkw = kwapply(m->kw, o, kw.p);
+		f = imp_find(&S.imp, mb_msg(S.mb, m->idx)->id);
+		nkw = kwapply(f != NULL ? f->kw : NULL, o, kw.p);
 		imp_setkw(&S.imp, mb_msg(S.mb, m->idx)->id, nkw);
 		free(m->kw);
 		m->kw = nkw;
-		m->flags = nf;
+		m->flags = nf | (m->flags & IF_RECENT);
 		mark[i] = 2;
 	}
 	r = mb_sync(S.mb);
-	if (imp_unlock(&S.imp) < 0 || r < 0) {
+	if (r < 0) {
 		logmsg("imap4d", "%s %s: store: %s", S.peer, S.user, lasterr());
+		imp_unlock(&S.imp);
 		str_free(&kw);
+		S.pending = 1;
 		update(0);
 		reply("%s NO [SERVERBUG] Cannot store flags.", c->tag);
 		return;
 	}
+	unlockimp();
 	str_free(&kw);
 	for (i = 0; i < S.nm; i++)
 		if (mark[i] == 2 && (!silent)) {
@@ -1925,9 +2065,8 @@ static void
 cmd_copy(Imapcmd *c)
 {
 	char path[LIM_PATHNAME], *mark;
-	int move = strcasecmp(c->verb, "MOVE") == 0, i, n = 0, k;
+	int move = strcasecmp(c->verb, "MOVE") == 0, i, n = 0, k, bad = 0;
 	Put *v;
-	Str *raw;
 	uint32_t validity, *src, *dst;
 	Str s = { 0 };
 
@@ -1954,31 +2093,39 @@ cmd_copy(Imapcmd *c)
 		if (mark[i])
 			n++;
 	v = xmalloc((n + 1) * sizeof *v);
-	raw = xmalloc((n + 1) * sizeof *raw);
 	src = xmalloc((n + 1) * sizeof *src);
 	dst = xmalloc((n + 1) * sizeof *dst);
-	memset(raw, 0, (n + 1) * sizeof *raw);
-	for (i = k = 0; i < S.nm; i++) {
-		Mmsg *mm;
+	/* one message in memory at a time */
+	for (i = k = 0; i < S.nm && !bad; i++) {
 		if (!mark[i])
 			continue;
-		if (S.m[i].idx < 0 || mb_read(S.mb, S.m[i].idx, &raw[k]) < 0) {
-			reply("%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
-			goto out;
+		if (readmsg(&S.m[i], 0) < 0) {
+			bad = 1;
+			break;
 		}
-		mm = mb_msg(S.mb, S.m[i].idx);
 		memset(&v[k], 0, sizeof v[k]);
-		v[k].p = raw[k].p ? raw[k].p : "";
-		v[k].n = raw[k].n;
 		v[k].sender = *mb_sender(S.mb, S.m[i].idx) ? mb_sender(S.mb, S.m[i].idx) : "MAILER-DAEMON";
-		v[k].date = mm->date;
+		v[k].date = mb_msg(S.mb, S.m[i].idx)->date;
 		v[k].flags = S.m[i].flags & (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
 		v[k].kw = S.m[i].kw;
-		src[k++] = S.m[i].uid;
+		src[k] = S.m[i].uid;
+		if (putone(path, &v[k], S.craw.p, S.craw.n) < 0) {
+			bad = 2;
+			break;
+		}
+		k++;
 	}
-	if (n > 0 && putmsgs(path, v, n, &validity) < 0) {
-		logmsg("imap4d", "%s %s: copy: %s", S.peer, S.user, lasterr());
-		reply("%s NO [%s] Cannot copy.", c->tag, errno == ENOSPC || errno == EDQUOT ? "OVERQUOTA" : "SERVERBUG");
+	if (bad || (n > 0 && putdone(path, v, n, &validity, 0) < 0)) {
+		if (!bad)
+			bad = 2;
+		if (bad == 2)
+			logmsg("imap4d", "%s %s: copy: %s", S.peer, S.user, lasterr());
+		if (k > 0 && putdone(path, v, k, &validity, 1) < 0)
+			logmsg("imap4d", "%s %s: copy: cannot take back the copies: %s", S.peer, S.user, lasterr());
+		if (bad == 1)
+			reply("%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
+		else
+			reply("%s NO [%s] Cannot copy.", c->tag, errno == ENOSPC || errno == EDQUOT ? "OVERQUOTA" : "SERVERBUG");
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -1990,23 +2137,25 @@ cmd_copy(Imapcmd *c)
 		uidlist(&s, src, n);
 		str_addc(&s, ' ');
 		uidlist(&s, dst, n);
-		str_adds(&s, "] ");
+		str_adds(&s, "]");
 	}
 	if (!move) {
 		update(0);
-		reply("%s OK %s%s completed.", c->tag, s.p ? s.p : "", "Copy");
+		reply("%s OK %s%sCopy completed.", c->tag, s.p ? s.p : "", s.p ? " " : "");
 		goto out;
 	}
 	if (s.p)
 		reply("* OK %s Moved UIDs.", s.p);
+	k = -1;
 	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) == 0) {
-		for (i = 0; i < S.nm; i++)
-			if (mark[i] && S.m[i].idx >= 0)
-				mb_setflags(S.mb, S.m[i].idx, MF_EXPUNGE, 0);
-		k = mb_sync(S.mb);
-		imp_unlock(&S.imp);
-	} else
-		k = -1;
+		if (rescan(Rquiet) == 0) {
+			for (i = 0; i < S.nm; i++)
+				if (mark[i] && S.m[i].idx >= 0)
+					mb_setflags(S.mb, S.m[i].idx, MF_EXPUNGE, 0);
+			k = mb_sync(S.mb);
+		}
+		unlockimp();
+	}
 	update(1);
 	if (k < 0) {
 		logmsg("imap4d", "%s %s: move: %s", S.peer, S.user, lasterr());
@@ -2017,9 +2166,6 @@ cmd_copy(Imapcmd *c)
 	flush();
 	mb_purge(S.mb);
 out:
-	for (i = 0; i < n; i++)
-		str_free(&raw[i]);
-	free(raw);
 	free(v);
 	free(src);
 	free(dst);

@@ -411,12 +411,14 @@ plustail(Rd *r)
 int
 imap_readcmd(Imapin *in, Imapcmd *c)
 {
+	static char star[] = "*";
 	Rd r = { in, NULL, 0, 0, 0, 0, 0 };
 	ssize_t n;
 	char *sp, *p;
 	int k;
 
 	memset(c, 0, sizeof *c);
+	c->tag = star;
 	r.line = arena_alloc(in->ar, LIM_IMAPLINE);
 	n = bio_line(in->b, r.line, LIM_IMAPLINE);
 	if (n == BIO_LONG) {
@@ -435,7 +437,6 @@ imap_readcmd(Imapin *in, Imapcmd *c)
 		;
 	if (p == r.line || *p != ' ' || p - r.line > LIM_IMAPTAG) {
 		seterr("bad tag");
-		c->tag = arena_strdup(in->ar, "*");
 		return -2;
 	}
 	c->tag = arena_strndup(in->ar, r.line, p - r.line);

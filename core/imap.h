@@ -124,6 +124,7 @@ typedef struct Imp {
 	Impmsg *m;		/* by id */
 	int n, cap;
 	int loaded, dirty;
+	uint32_t saved;		/* UIDNEXT as on disk: below next, UIDs given are not recorded yet */
 	struct stat st, lst;	/* the file as read or written last; as locked */
 } Imp;
 

@@ -165,6 +165,7 @@ load(Imp *p)
 		text[len] = 0;
 	}
 	if (len > 0 && parse(p, text, len) == 0) {
+		p->saved = p->next;
 		free(text);
 		if (p->n > 1)
 			qsort(p->m, p->n, sizeof *p->m, cmpid);
@@ -177,6 +178,7 @@ load(Imp *p)
 	if (p->validity <= old)
 		p->validity = old + 1;
 	p->next = 1;
+	p->saved = 1;
 	p->recent = 0;
 	p->dirty = 1;
 	return 0;
@@ -230,6 +232,7 @@ static int
 save(Imp *p)
 {
 	char tmp[LIM_PATHNAME + 8];
+	struct stat st;
 	Impmsg **v;
 	Str s = { 0 };
 	int fd, i, r = -1;
@@ -252,7 +255,7 @@ save(Imp *p)
 		seterr("%s:", tmp);
 		goto out;
 	}
-	if (mb_writeall(fd, s.p, s.n) < 0 || fsync(fd) < 0) {
+	if (mb_writeall(fd, s.p, s.n) < 0 || fsync(fd) < 0 || fstat(fd, &st) < 0) {
 		seterr("%s:", tmp);
 		close(fd);
 		unlink(tmp);
@@ -264,10 +267,12 @@ save(Imp *p)
 		unlink(tmp);
 		goto out;
 	}
-	/* what we wrote is what we know: no reason to read it back */
-	if (lstat(p->path, &p->st) == 0)
-		p->loaded = 1;
+	/* what we wrote is what we know: no reason to read it back (the file
+	 * as written, not whatever the name holds by now) */
+	p->st = st;
+	p->loaded = 1;
 	p->dirty = 0;
+	p->saved = p->next;
 	r = 0;
 out:
 	str_free(&s);
