@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "mbox.h"
 
@@ -130,57 +131,83 @@ parseline(Mailbox *mb, char *line)
 }
 
 /* The next line of a text whose lines were split in place, or NULL. */
-static char *
-nextline(char **p)
-{
-	char *line = *p, *nl;
-
-	if (line == NULL)
-		return NULL;
-	if ((nl = strchr(line, '\n')) != NULL)
-		*nl++ = 0;
-	*p = nl;
-	return line;
-}
-
+/*
+ * Read in pieces, a line at a time, the checksum kept as it goes: the
+ * index is never in memory whole beside the messages it makes.
+ */
 int
 idx_load(Mailbox *mb)
 {
-	char path[LIM_PATHNAME], *buf, *p, *line, *last;
-	unsigned long long dev, ino, size, h;
+	char path[LIM_PATHNAME], *buf, *line, *nl;
+	unsigned long long dev, ino, size, h, sum = 0;
 	long long mtime;
-	int count, kind, k, i;
-	size_t len;
+	int count = -1, kind, k, fd, done = 0, n = 0;
+	size_t have = 0, len;
+	ssize_t got;
+	struct stat st;
 
 	mb_freemsgs(mb, 0);
-	if (idx_path(mb, path, sizeof path) < 0 || (buf = readfile(path, LIM_IDXFILE, &len)) == NULL)
+	if (idx_path(mb, path, sizeof path) < 0 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0)
 		return -1;
-	if (len < 2 || buf[len - 1] != '\n' || memchr(buf, 0, len))
-		goto bad;
-	buf[len - 1] = 0;
-	if ((last = strrchr(buf, '\n')) == NULL || sscanf(last + 1, "end %llx%n", &h, &k) != 1 ||
-	    last[1 + k] != 0 || mb_hash(0, buf, last + 1 - buf) != h)
-		goto bad;
-	*last = 0;
-	p = buf;
-	line = nextline(&p);
-	if (sscanf(line, "upas-idx 1 %d %llu %llu %llu %lld %d%n", &kind, &dev, &ino, &size, &mtime, &count, &k) != 6 ||
-	    line[k] != 0 || kind != mb->kind || count < 0 || (size_t)count > len / 16)
-		goto bad;
-	mb_reserve(mb, count + 16);
-	for (i = 0; i < count; i++)
-		if ((line = nextline(&p)) == NULL || strlen(line) >= LIM_IDXLINE || parseline(mb, line) < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LIM_IDXFILE) {
+		close(fd);
+		return -1;
+	}
+	buf = xmalloc(LIM_IDXBUF + 1);
+	for (;;) {
+		got = have < LIM_IDXBUF ? read(fd, buf + have, LIM_IDXBUF - have) : 0;
+		if (got < 0)
 			goto bad;
-	if (p != NULL)
+		have += got;
+		line = buf;
+		while ((nl = memchr(line, '\n', buf + have - line)) != NULL) {
+			*nl = 0;
+			len = nl - line;
+			if (done || memchr(line, 0, len) != NULL || len >= LIM_IDXLINE)
+				goto bad;
+			if (count < 0) {
+				if (sscanf(line, "upas-idx 1 %d %llu %llu %llu %lld %d%n", &kind, &dev, &ino, &size,
+				    &mtime, &count, &k) != 6 || line[k] != 0 || kind != mb->kind || count < 0 ||
+				    count > st.st_size / 16)
+					goto bad;
+				mb_reserve(mb, count + 16);
+			} else if (n == count) {
+				if (sscanf(line, "end %llx%n", &h, &k) != 1 || line[k] != 0 || h != sum)
+					goto bad;
+				done = 1;
+			} else {
+				*nl = '\n';
+				sum = mb_hash(sum, line, len + 1);
+				*nl = 0;
+				if (parseline(mb, line) < 0)
+					goto bad;
+				n++;
+				line = nl + 1;
+				continue;
+			}
+			*nl = '\n';
+			if (!done)
+				sum = mb_hash(sum, line, len + 1);
+			line = nl + 1;
+		}
+		have -= line - buf;
+		memmove(buf, line, have);
+		if (got == 0)
+			break;
+	}
+	if (!done || have != 0)
 		goto bad;
 	mb->dev = dev;
 	mb->ino = ino;
 	mb->size = size;
 	mb->mtime = mtime;
 	free(buf);
+	close(fd);
 	return 0;
 bad:
 	free(buf);
+	close(fd);
 	mb_freemsgs(mb, 0);
 	return -1;
 }

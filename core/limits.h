@@ -80,6 +80,7 @@ enum {
 	LIM_MAILDIR_TMPAGE = 36 * 3600,	/* seconds before a Maildir tmp/ or mdir .tmp file is litter */
 	LIM_IDXLINE = 2048,	/* octets of one index line */
 	LIM_IDXFILE = 1 << 30,	/* octets of an index */
+	LIM_IDXBUF = 64 * 1024,	/* an index is read in pieces of this size */
 	LIM_MBOXSYNC = 10,	/* seconds between dotlock touches during a rewrite */
 
 	/* smtpd (applets/smtpd.c) */
