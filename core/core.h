@@ -40,6 +40,7 @@ void str_adds(Str *s, const char *p);
 void str_addc(Str *s, int c);
 void str_fmt(Str *s, const char *fmt, ...) PRINTF(2, 3);
 void str_reset(Str *s);
+void str_reserve(Str *s, size_t more);	/* room for more octets and a NUL */
 void str_free(Str *s);
 
 typedef struct Arena {
@@ -100,6 +101,7 @@ int path_clean(const char *p);	/* no empty, . or .. component */
 int upas_path(char *buf, size_t n, ...);	/* components, then NULL */
 char *readfile(const char *path, size_t max, size_t *len);
 char *readfileat(int dfd, const char *name, size_t max, size_t *len);	/* no symlink */
+int readfileinto(int dfd, const char *name, size_t max, Str *out);	/* readfileat appended to out */
 
 /* conf.c: the tokenizer for upas's text formats.
  * Lines: blank and '#' lines skipped, backslash-newline joins, fields split on

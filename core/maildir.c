@@ -413,17 +413,16 @@ maildir_sender(Mailbox *mb, Mmsg *m)
 int
 maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 {
-	size_t n;
-	char *buf;
+	size_t n, n0 = out->n;
+	int r;
 
-	if ((buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n)) == NULL && errno == ENOENT && locate(mb, m) == 0)
-		buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n);
-	if (buf == NULL) {
+	if ((r = readfileinto(mb->fd, m->file, LIM_MBOXMSG, out)) < 0 && errno == ENOENT && locate(mb, m) == 0)
+		r = readfileinto(mb->fd, m->file, LIM_MBOXMSG, out);
+	if (r < 0) {
 		seterr("%s/%s:", mb->path, m->file);
 		return -1;
 	}
-	str_addn(out, buf, n);
-	free(buf);
+	n = out->n - n0;
 	if (m->size != n) {
 		m->size = n;
 		mb->dirty = 1;

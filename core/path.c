@@ -103,7 +103,7 @@ upas_path(char *buf, size_t n, ...)
  * regular file (FIFOs never block: O_NONBLOCK), else the open or read error.
  */
 static char *
-slurp(int dfd, const char *name, int flags, size_t max, size_t *len)
+slurp(int dfd, const char *name, int flags, size_t max, size_t *len, Str *into)
 {
 	struct stat st;
 	char *buf;
@@ -123,14 +123,21 @@ slurp(int dfd, const char *name, int flags, size_t max, size_t *len)
 		errno = EFBIG;
 		return NULL;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
+	if (into != NULL) {
+		str_reserve(into, st.st_size);
+		buf = into->p + into->n;
+	} else
+		buf = xmalloc((size_t)st.st_size + 1);
 	while (n < (size_t)st.st_size && (r = read(fd, buf + n, st.st_size - n)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			e = errno;
 			seterr("%s:", name);
-			free(buf);
+			if (into == NULL)
+				free(buf);
+			else
+				into->p[into->n] = 0;
 			close(fd);
 			errno = e;
 			return NULL;
@@ -141,6 +148,8 @@ slurp(int dfd, const char *name, int flags, size_t max, size_t *len)
 	buf[n] = 0;
 	if (len)
 		*len = n;
+	if (into != NULL)
+		into->n += n;
 	return buf;
 }
 
@@ -148,11 +157,17 @@ slurp(int dfd, const char *name, int flags, size_t max, size_t *len)
 char *
 readfile(const char *path, size_t max, size_t *len)
 {
-	return slurp(AT_FDCWD, path, 0, max, len);
+	return slurp(AT_FDCWD, path, 0, max, len, NULL);
 }
 
 char *
 readfileat(int dfd, const char *name, size_t max, size_t *len)
 {
-	return slurp(dfd, name, O_NOFOLLOW, max, len);
+	return slurp(dfd, name, O_NOFOLLOW, max, len, NULL);
+}
+
+int
+readfileinto(int dfd, const char *name, size_t max, Str *out)
+{
+	return slurp(dfd, name, O_NOFOLLOW, max, NULL, out) == NULL ? -1 : 0;
 }

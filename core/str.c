@@ -71,8 +71,8 @@ enum { SMALL = 64, NSMALL = 16 };
 static char *small[NSMALL + 1];
 static int nsmall;
 
-static void
-str_grow(Str *s, size_t more)
+void
+str_reserve(Str *s, size_t more)
 {
 	size_t cap;
 
@@ -93,7 +93,7 @@ str_grow(Str *s, size_t more)
 void
 str_addn(Str *s, const char *p, size_t n)
 {
-	str_grow(s, n);
+	str_reserve(s, n);
 	if (n > 0)
 		memcpy(s->p + s->n, p, n);
 	s->n += n;
@@ -125,7 +125,7 @@ str_fmt(Str *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	str_grow(s, n);
+	str_reserve(s, n);
 	va_start(ap, fmt);
 	vsnprintf(s->p + s->n, n + 1, fmt, ap);
 	va_end(ap);
