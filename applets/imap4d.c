@@ -283,7 +283,6 @@ rescan(int mode)
 {
 	int n, i, *v, lo, hi, mid, c, nrec = 0, old = S.nm;
 	uint32_t *uid, rec = 0xffffffffu, maxuid;
-	Impmsg *f;
 	Imsg *m;
 
 	markbox(&S.mark);
@@ -291,11 +290,9 @@ rescan(int mode)
 	if (mb_refresh(S.mb) < 0)
 		return -1;
 	n = mb_count(S.mb);
-	uid = xmalloc((n + 1) * sizeof *uid);
-	if (n > 0 && imp_match(&S.imp, S.mb, uid) == 0) {
-		free(uid);
+	if (imp_match(&S.imp, S.mb) == 0)
 		return -1;
-	}
+	uid = S.imp.uid;
 	if (mode != Rselect && S.imp.validity != S.validity) {
 		imp_unlock(&S.imp);
 		hangup("[UIDVALIDITY] The mailbox was replaced; select it again.");
@@ -329,7 +326,6 @@ rescan(int mode)
 	}
 	if (mode == Rquiet) {
 		free(v);
-		free(uid);
 		return 0;
 	}
 	/* new messages, by UID (v is in UID order); one below what the view
@@ -352,7 +348,6 @@ rescan(int mode)
 		}
 	}
 	free(v);
-	free(uid);
 	/* flags: the mailbox's, keywords from the .imp; new messages are told by EXISTS */
 	for (m = S.m; m < S.m + S.nm; m++) {
 		int fl;
@@ -361,8 +356,7 @@ rescan(int mode)
 		if (m->idx < 0)
 			continue;
 		fl = tellflags(S.mb, m->idx) | (m->flags & IF_RECENT);
-		f = imp_find(&S.imp, mb_msg(S.mb, m->idx)->id);
-		kw = f != NULL ? f->kw : NULL;
+		kw = (char *)imp_kw(&S.imp, m->idx);
 		if (mode == Rtell && m - S.m < old && (fl != m->flags || !samekw(kw, m->kw))) {
 			str_fmt(&S.out, "* %d FETCH (UID %u FLAGS ", (int)(m - S.m) + 1, m->uid);
 			flagstr(&S.out, fl, kw);
@@ -1205,7 +1199,6 @@ cmd_status(Imapcmd *c)
 	char path[LIM_PATHNAME];
 	Mailbox *mb;
 	Imp imp;
-	uint32_t *uid;
 	int i, n, unseen = 0, recent = 0;
 	Tok *it;
 
@@ -1230,19 +1223,18 @@ cmd_status(Imapcmd *c)
 	}
 	memset(&imp, 0, sizeof imp);
 	imp.fd = -1;
-	uid = NULL;
 	/* scanned again under the lock: a scan from before it could miss
 	 * messages others gave UIDs meanwhile, and drop them */
-	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || mb_refresh(mb) < 0 ||
-	    (n = mb_count(mb), uid = xmalloc((n + 1) * sizeof *uid), n > 0 && imp_match(&imp, mb, uid) == 0)) {
+	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || mb_refresh(mb) < 0 || imp_match(&imp, mb) == 0) {
 		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
 		reply("%s NO [SERVERBUG] Cannot read the mailbox.", c->tag);
 		goto out;
 	}
+	n = mb_count(mb);
 	for (i = 0; i < n; i++) {
 		if (!(mb_msg(mb, i)->flags & MF_SEEN))
 			unseen++;
-		if (uid[i] > imp.recent)
+		if (imp.uid[i] > imp.recent)
 			recent++;
 	}
 	str_adds(&S.out, "* STATUS ");
@@ -1267,7 +1259,6 @@ cmd_status(Imapcmd *c)
 	sendout();
 out:
 	imp_close(&imp);
-	free(uid);
 	mb_close(mb);
 }
 
@@ -1350,7 +1341,6 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 {
 	Mailbox *mb;
 	Imp imp;
-	uint32_t *uid;
 	int i, r = -1, flagged = 0, *at;
 
 	memset(&imp, 0, sizeof imp);
@@ -1374,17 +1364,13 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 		goto out;
 	}
 	findput(mb, v, n, at);
-	uid = xmalloc((mb_count(mb) + 1) * sizeof *uid);
-	if (mb_count(mb) > 0 && imp_match(&imp, mb, uid) == 0) {
-		free(uid);
+	if (imp_match(&imp, mb) == 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		v[i].uid = at[i] >= 0 ? uid[at[i]] : 0;
+		v[i].uid = at[i] >= 0 ? imp.uid[at[i]] : 0;
 		if (at[i] >= 0 && v[i].kw != NULL)
 			imp_setkw(&imp, mb_msg(mb, at[i])->id, v[i].kw);
 	}
-	free(uid);
 	*validity = imp.validity;
 	r = 0;
 out:
@@ -2008,7 +1994,6 @@ cmd_store(Imapcmd *c)
 		return;
 	}
 	for (i = 0; i < S.nm; i++) {
-		Impmsg *f;
 		int cur;
 
 		m = &S.m[i];
@@ -2021,8 +2006,7 @@ cmd_store(Imapcmd *c)
 		cur = tellflags(S.mb, m->idx);
 		nf = o == '+' ? (cur | flags) : o == '-' ? (cur & ~flags) : flags;
 		mb_setflags(S.mb, m->idx, nf & MF_ALL, MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
-		f = imp_find(&S.imp, mb_msg(S.mb, m->idx)->id);
-		nkw = kwapply(f != NULL ? f->kw : NULL, o, kw.p);
+		nkw = kwapply(imp_kw(&S.imp, m->idx), o, kw.p);
 		imp_setkw(&S.imp, mb_msg(S.mb, m->idx)->id, nkw);
 		free(m->kw);
 		m->kw = nkw;

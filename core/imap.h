@@ -111,35 +111,43 @@ typedef struct Smsg {
 
 /* ---- imapuid.c: the .imp file (UIDs, keywords, \Recent) ---- */
 struct Mailbox;
-typedef struct Impmsg {
-	uint32_t uid;
-	char *id;	/* the mailbox's id */
-	char *kw;	/* keywords, blank-separated, or NULL */
-} Impmsg;
+typedef struct Impset {
+	char *id, *kw;
+} Impset;
 
 typedef struct Imp {
 	char path[LIM_PATHNAME];
 	int fd;			/* locked, or -1 */
 	uint32_t validity, next, recent;
-	Impmsg *m;		/* by id */
-	int n, cap;
-	int loaded, dirty;
 	uint32_t saved;		/* UIDNEXT as on disk: below next, UIDs given are not recorded yet */
-	struct stat st, lst;	/* the file as read or written last; as locked */
+	int dirty;
+	/* from imp_match to imp_unlock: */
+	struct Mailbox *mb;	/* the mailbox matched */
+	uint32_t *uid;		/* uid[i]: message i's UID */
+	char **kw;		/* kw[i]: its keywords as recorded, or NULL (imp_kw) */
+	int n;
+	Impset *set;		/* keywords set since (imp_setkw) */
+	int nset;
 } Imp;
 
-/* Lock (and read, when changed) the .imp of the mailbox at box of that kind. */
+/* Lock the .imp of the mailbox at box of that kind (p zeroed, fd -1, the first time). */
 int imp_lock(Imp *p, const char *box, int kind);
-/* Write what changed, then unlock. */
-int imp_unlock(Imp *p);
-Impmsg *imp_find(Imp *p, const char *id);
-/* uid[i] for mailbox message i (new UIDs in mailbox order); entries of
- * messages gone dropped. The first UID given now; 0 when out of UIDs. */
-uint32_t imp_match(Imp *p, struct Mailbox *mb, uint32_t *uid);
+/*
+ * Read the .imp against mb as it is now: uid[i] for each message (new UIDs
+ * in mailbox order), kw[i]; lines of messages gone dropped; changes written
+ * at once. The first UID given now, or 0 (lasterr()) when the file cannot
+ * be written or UIDs ran out.
+ */
+uint32_t imp_match(Imp *p, struct Mailbox *mb);
+/* Message i's keywords (blank-separated), or NULL. */
+const char *imp_kw(Imp *p, int i);
+/* Keywords for the message with that id, written at imp_unlock. */
 void imp_setkw(Imp *p, const char *id, const char *kw);
 /* The recent mark before it moves past every UID given: the caller's
  * \Recent messages are those above it. */
 uint32_t imp_claimrecent(Imp *p);
+/* Write what was set since the match, then unlock. */
+int imp_unlock(Imp *p);
 void imp_close(Imp *p);
 
 /* ---- imapsearch.c ---- */

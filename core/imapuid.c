@@ -7,11 +7,13 @@
  *	UID ID [KEYWORD...]		one line per message, UIDs ascending
  *
  * ID is the mailbox's id for the message (core/mbox.h), %XX-encoded where
- * it holds blanks or controls. RECENT is the highest UID some session took
- * as \Recent. The file is read and replaced (temporary file, fsync, rename)
- * under an flock on it; a locker finding the name moved to a new file
- * locks that one instead. A file that does not parse is replaced with a new
- * UIDVALIDITY past the old one, so clients forget what they cached.
+ * it holds blanks, controls or '%'. RECENT is the highest UID some session
+ * took as \Recent. The file is the record: it is read as a stream, line by
+ * line, against the mailbox (never held in memory whole), and replaced
+ * (temporary file, fsync, rename) under an flock on it; a locker finding the
+ * name moved to a new file locks that one instead. A file that does not
+ * parse is replaced with a new UIDVALIDITY past the old one, so clients
+ * forget what they cached.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,32 +27,6 @@
 #include <unistd.h>
 #include "imap.h"
 #include "mbox.h"
-
-static int
-cmpid(const void *a, const void *b)
-{
-	return strcmp(((const Impmsg *)a)->id, ((const Impmsg *)b)->id);
-}
-
-static int
-cmpvuid(const void *a, const void *b)
-{
-	uint32_t x = (*(Impmsg *const *)a)->uid, y = (*(Impmsg *const *)b)->uid;
-
-	return (x > y) - (x < y);
-}
-
-static void
-freemsgs(Imp *p)
-{
-	int i;
-
-	for (i = 0; i < p->n; i++) {
-		free(p->m[i].id);
-		free(p->m[i].kw);
-	}
-	p->n = 0;
-}
 
 /* %XX-decode s in place; -1 if malformed. */
 static int
@@ -83,120 +59,42 @@ esc(Str *out, const char *s)
 			str_addc(out, *s);
 }
 
-/* The file's text into p; -1 if it does not parse. */
-static int
-parse(Imp *p, char *text, size_t len)
+static void
+forget(Imp *p)
 {
-	char *line, *next, *f[3], *e;
-	unsigned long long v[3];
-	uint32_t last = 0;
 	int i;
-	Impmsg *m;
 
-	if (memchr(text, 0, len) != NULL || len == 0 || text[len - 1] != '\n')
-		return -1;
-	line = text;
-	next = strchr(line, '\n');
-	*next++ = 0;
-	if (strncmp(line, "upas imp 1 ", 11) != 0)
-		return -1;
-	line += 11;
-	for (i = 0; i < 3; i++) {
-		v[i] = strtoull(line, &e, 10);
-		if (e == line || v[i] > 0xffffffffu || (*e != (i == 2 ? 0 : ' ')))
-			return -1;
-		line = e + 1;
+	for (i = 0; p->kw != NULL && i < p->n; i++)
+		free(p->kw[i]);
+	free(p->kw);
+	free(p->uid);
+	p->kw = NULL;
+	p->uid = NULL;
+	p->n = 0;
+	p->mb = NULL;
+	for (i = 0; i < p->nset; i++) {
+		free(p->set[i].id);
+		free(p->set[i].kw);
 	}
-	if (v[0] == 0 || v[1] == 0)
-		return -1;
-	p->validity = v[0], p->next = v[1], p->recent = v[2];
-	for (i = 0, e = next; (e = strchr(e, '\n')) != NULL; e++)
-		i++;
-	if (i + 16 > p->cap) {
-		p->cap = i + 16;
-		p->m = xrealloc(p->m, p->cap * sizeof *p->m);
-	}
-	for (line = next; *line; line = next) {
-		next = strchr(line, '\n');
-		*next++ = 0;
-		f[0] = strsep(&line, " ");
-		f[1] = strsep(&line, " ");
-		v[0] = strtoull(f[0], &e, 10);
-		if (f[1] == NULL || *e != 0 || v[0] <= last || v[0] >= p->next || unesc(f[1]) < 0 || *f[1] == 0)
-			return -1;
-		last = v[0];
-		if (p->n == p->cap) {
-			p->cap = p->cap ? 2 * p->cap : 256;
-			p->m = xrealloc(p->m, p->cap * sizeof *p->m);
-		}
-		m = &p->m[p->n++];
-		m->uid = v[0];
-		m->id = xstrdup(f[1]);
-		m->kw = line != NULL && *line ? xstrdup(line) : NULL;
-	}
-	return 0;
-}
-
-/* Read the locked file unless it is the one read last. */
-static int
-load(Imp *p)
-{
-	struct stat st;
-	size_t len;
-	char *text;
-	uint32_t old;
-
-	if (fstat(p->fd, &st) < 0)
-		return -1;
-	if (p->loaded && st.st_ino == p->st.st_ino && st.st_dev == p->st.st_dev &&
-	    st.st_size == p->st.st_size && st.st_mtim.tv_sec == p->st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == p->st.st_mtim.tv_nsec)
-		return 0;
-	old = p->validity;
-	freemsgs(p);
-	p->st = st;
-	p->loaded = 1;
-	p->dirty = 0;
-	text = NULL;
-	len = 0;
-	if (st.st_size > 0 && st.st_size <= LIM_IMPFILE) {
-		text = xmalloc(st.st_size + 1);
-		len = pread(p->fd, text, st.st_size, 0) == st.st_size ? (size_t)st.st_size : 0;
-		text[len] = 0;
-	}
-	if (len > 0 && parse(p, text, len) == 0) {
-		p->saved = p->next;
-		free(text);
-		if (p->n > 1)
-			qsort(p->m, p->n, sizeof *p->m, cmpid);
-		return 0;
-	}
-	free(text);
-	freemsgs(p);
-	/* new or unusable: a UIDVALIDITY no client has seen here */
-	p->validity = time(NULL);
-	if (p->validity <= old)
-		p->validity = old + 1;
-	p->next = 1;
-	p->saved = 1;
-	p->recent = 0;
-	p->dirty = 1;
-	return 0;
+	free(p->set);
+	p->set = NULL;
+	p->nset = 0;
 }
 
 int
 imp_lock(Imp *p, const char *box, int kind)
 {
-	struct stat st;
+	struct stat st, lst;
 	int tries;
 
-	if (p->path[0] == 0) {
-		if ((kind == MB_MBOX ? mb_sidepath(p->path, sizeof p->path, box, ".imp") :
-		    (snprintf(p->path, sizeof p->path, "%s/.imp", box) < (int)sizeof p->path ? 0 : -1)) < 0) {
-			seterr("%s: name too long", box);
-			return -1;
-		}
+	if (p->path[0] == 0 && (kind == MB_MBOX ? mb_sidepath(p->path, sizeof p->path, box, ".imp") :
+	    (snprintf(p->path, sizeof p->path, "%s/.imp", box) < (int)sizeof p->path ? 0 : -1)) < 0) {
+		p->path[0] = 0;
+		seterr("%s: name too long", box);
+		return -1;
 	}
+	forget(p);
+	p->dirty = 0;
 	for (tries = 0; tries < 100; tries++) {
 		p->fd = open(p->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 		if (p->fd < 0) {
@@ -205,17 +103,12 @@ imp_lock(Imp *p, const char *box, int kind)
 		}
 		if (flock(p->fd, LOCK_EX) < 0) {
 			seterr("%s: lock:", p->path);
-			close(p->fd);
-			return -1;
+			break;
 		}
-		if (lstat(p->path, &st) == 0 && fstat(p->fd, &p->lst) == 0 &&
-		    st.st_ino == p->lst.st_ino && st.st_dev == p->lst.st_dev) {
-			if (!S_ISREG(st.st_mode)) {
-				seterr("%s: not a file", p->path);
-				break;
-			}
-			if (load(p) < 0) {
-				seterr("%s:", p->path);
+		if (lstat(p->path, &st) == 0 && fstat(p->fd, &lst) == 0 &&
+		    st.st_ino == lst.st_ino && st.st_dev == lst.st_dev) {
+			if (!S_ISREG(st.st_mode) || st.st_size > LIM_IMPFILE) {
+				seterr("%s: not a file, or too large", p->path);
 				break;
 			}
 			return 0;
@@ -227,155 +120,264 @@ imp_lock(Imp *p, const char *box, int kind)
 	return -1;
 }
 
-/* Write and rename into place; the lock stays on the old file until unlock. */
+/*
+ * The locked file, a line at a time: fn(arg, line) for each message line;
+ * the header into p. 0, or -1 if the file does not parse (fn may say so too).
+ */
+static int
+each(Imp *p, int (*fn)(Imp *p, char *line, void *arg), void *arg)
+{
+	char *buf, *line, *nl, *e;
+	unsigned long long v[3];
+	size_t have = 0;
+	ssize_t got;
+	off_t off = 0;
+	int hdr = 1, i, r = -1;
+
+	buf = xmalloc(LIM_IDXBUF + 1);
+	for (;;) {
+		got = have < LIM_IDXBUF ? pread(p->fd, buf + have, LIM_IDXBUF - have, off) : 0;
+		if (got < 0)
+			goto out;
+		off += got;
+		have += got;
+		for (line = buf; (nl = memchr(line, '\n', buf + have - line)) != NULL; line = nl + 1) {
+			*nl = 0;
+			if (memchr(line, 0, nl - line) != NULL || nl - line >= LIM_IDXLINE)
+				goto out;
+			if (!hdr) {
+				if (fn(p, line, arg) < 0)
+					goto out;
+				continue;
+			}
+			if (strncmp(line, "upas imp 1 ", 11) != 0)
+				goto out;
+			line += 11;
+			for (i = 0; i < 3; i++) {
+				v[i] = strtoull(line, &e, 10);
+				if (e == line || v[i] > 0xffffffffu || *e != (i == 2 ? 0 : ' '))
+					goto out;
+				line = e + 1;
+			}
+			if (v[0] == 0 || v[1] == 0)
+				goto out;
+			p->validity = v[0], p->next = v[1], p->recent = v[2];
+			hdr = 0;
+		}
+		have -= line - buf;
+		memmove(buf, line, have);
+		if (got == 0)
+			break;
+	}
+	r = hdr || have != 0 ? -1 : 0;
+out:
+	free(buf);
+	return r;
+}
+
+/* Matching: the mailbox's messages by id, and the UIDs seen so far. */
+typedef struct Match {
+	int *byid;
+	uint32_t last;
+	int dropped;
+} Match;
+
+static Mailbox *sortmb;
+
+static int
+cmpid(const void *a, const void *b)
+{
+	return strcmp(mb_msg(sortmb, *(const int *)a)->id, mb_msg(sortmb, *(const int *)b)->id);
+}
+
+static int
+matchline(Imp *p, char *line, void *arg)
+{
+	Match *mt = arg;
+	char *f, *id, *e;
+	unsigned long long u;
+	int lo, hi, mid, c;
+
+	f = strsep(&line, " ");
+	id = strsep(&line, " ");
+	u = strtoull(f, &e, 10);
+	if (id == NULL || *e != 0 || u <= mt->last || u >= p->next || unesc(id) < 0 || *id == 0)
+		return -1;
+	mt->last = u;
+	for (lo = 0, hi = p->n; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(mb_msg(p->mb, mt->byid[mid])->id, id)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == p->n || strcmp(mb_msg(p->mb, mt->byid[lo])->id, id) != 0) {
+		mt->dropped = 1;	/* gone from the mailbox */
+		return 0;
+	}
+	lo = mt->byid[lo];
+	p->uid[lo] = u;
+	if (line != NULL && *line)
+		p->kw[lo] = xstrdup(line);
+	return 0;
+}
+
+static uint32_t *sortuid;
+
+static int
+cmpuid(const void *a, const void *b)
+{
+	uint32_t x = sortuid[*(const int *)a], y = sortuid[*(const int *)b];
+
+	return (x > y) - (x < y);
+}
+
+/* The keywords the caller set for id, else k. */
+static const char *
+kwof(Imp *p, const char *id, const char *k)
+{
+	int i;
+
+	for (i = p->nset - 1; i >= 0; i--)
+		if (strcmp(p->set[i].id, id) == 0)
+			return p->set[i].kw;
+	return k;
+}
+
+/*
+ * Write the file anew from the matched mailbox, UIDs ascending, and rename
+ * it into place locked: the lock moves to the new file with the name, so
+ * the caller keeps it (lockers of the old file find it replaced).
+ */
 static int
 save(Imp *p)
 {
 	char tmp[LIM_PATHNAME + 8];
-	struct stat st;
-	Impmsg **v;
+	const char *kw;
 	Str s = { 0 };
-	int fd, i, r = -1;
+	int fd, i, *v, r = -1;
 
 	v = xmalloc((p->n + 1) * sizeof *v);
 	for (i = 0; i < p->n; i++)
-		v[i] = &p->m[i];
-	qsort(v, p->n, sizeof *v, cmpvuid);
+		v[i] = i;
+	sortuid = p->uid;
+	if (p->n > 1)
+		qsort(v, p->n, sizeof *v, cmpuid);
+	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0 ||
+	    flock(fd, LOCK_EX) < 0) {
+		seterr("%s:", tmp);
+		if (fd >= 0)
+			close(fd);
+		free(v);
+		return -1;
+	}
 	str_fmt(&s, "upas imp 1 %u %u %u\n", p->validity, p->next, p->recent);
-	for (i = 0; i < p->n; i++) {
-		str_fmt(&s, "%u ", v[i]->uid);
-		esc(&s, v[i]->id);
-		if (v[i]->kw != NULL)
-			str_fmt(&s, " %s", v[i]->kw);
+	for (i = 0; i <= p->n; i++) {
+		if (i == p->n || s.n > LIM_IDXBUF) {
+			if (mb_writeall(fd, s.p, s.n) < 0)
+				goto fail;
+			str_reset(&s);
+		}
+		if (i == p->n)
+			break;
+		str_fmt(&s, "%u ", p->uid[v[i]]);
+		esc(&s, mb_msg(p->mb, v[i])->id);
+		kw = kwof(p, mb_msg(p->mb, v[i])->id, p->kw[v[i]]);
+		if (kw != NULL && *kw)
+			str_fmt(&s, " %s", kw);
 		str_addc(&s, '\n');
 	}
-	free(v);
-	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
-		seterr("%s:", tmp);
-		goto out;
-	}
-	if (mb_writeall(fd, s.p, s.n) < 0 || fsync(fd) < 0 || fstat(fd, &st) < 0) {
-		seterr("%s:", tmp);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, p->path) < 0) {
-		seterr("%s:", p->path);
-		unlink(tmp);
-		goto out;
-	}
-	/* what we wrote is what we know: no reason to read it back (the file
-	 * as written, not whatever the name holds by now) */
-	p->st = st;
-	p->loaded = 1;
-	p->dirty = 0;
+	if (fsync(fd) < 0 || rename(tmp, p->path) < 0)
+		goto fail;
+	close(p->fd);
+	p->fd = fd;
 	p->saved = p->next;
+	p->dirty = 0;
 	r = 0;
+	goto out;
+fail:
+	seterr("%s:", tmp);
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
 out:
 	str_free(&s);
+	free(v);
 	return r;
 }
 
-int
-imp_unlock(Imp *p)
-{
-	int r = 0;
-
-	if (p->fd < 0)
-		return 0;
-	if (p->dirty)
-		r = save(p);
-	close(p->fd);
-	p->fd = -1;
-	return r;
-}
-
-Impmsg *
-imp_find(Imp *p, const char *id)
-{
-	Impmsg key;
-
-	key.id = (char *)id;
-	return p->n ? bsearch(&key, p->m, p->n, sizeof *p->m, cmpid) : NULL;
-}
-
-/*
- * Match the mailbox's messages: uid[i] for message i, new UIDs for messages
- * not seen before (in mailbox order), entries of messages gone dropped.
- * Returns the first UID given out now (p->next when none was).
- */
 uint32_t
-imp_match(Imp *p, Mailbox *mb, uint32_t *uid)
+imp_match(Imp *p, Mailbox *mb)
 {
-	int n = mb_count(mb), i, j, keep;
-	uint32_t first = p->next;
-	char *used;
-	Impmsg *f;
+	Match mt;
+	uint32_t old = p->validity, first;
+	int i, n = mb_count(mb);
 
-	used = xmalloc(p->n + 1);
-	memset(used, 0, p->n + 1);
-	for (i = 0; i < n; i++) {
-		f = imp_find(p, mb_msg(mb, i)->id);
-		if (f != NULL) {
-			uid[i] = f->uid;
-			used[f - p->m] = 1;
-		} else
-			uid[i] = 0;
-	}
-	for (i = j = 0, keep = 0; i < p->n; i++) {
-		if (used[i]) {
-			p->m[j++] = p->m[i];
-			continue;
+	forget(p);
+	p->mb = mb;
+	p->n = n;
+	p->uid = xmalloc((n + 1) * sizeof *p->uid);
+	p->kw = xmalloc((n + 1) * sizeof *p->kw);
+	memset(p->uid, 0, (n + 1) * sizeof *p->uid);
+	memset(p->kw, 0, (n + 1) * sizeof *p->kw);
+	memset(&mt, 0, sizeof mt);
+	mt.byid = xmalloc((n + 1) * sizeof *mt.byid);
+	for (i = 0; i < n; i++)
+		mt.byid[i] = i;
+	sortmb = mb;
+	if (n > 1)
+		qsort(mt.byid, n, sizeof *mt.byid, cmpid);
+	p->validity = 0;
+	if (each(p, matchline, &mt) < 0) {
+		/* new or unusable: a UIDVALIDITY no client has seen here */
+		for (i = 0; i < n; i++) {
+			free(p->kw[i]);
+			p->kw[i] = NULL;
+			p->uid[i] = 0;
 		}
-		free(p->m[i].id);
-		free(p->m[i].kw);
+		p->validity = time(NULL);
+		if (p->validity <= old)
+			p->validity = old + 1;
+		p->next = 1;
+		p->recent = 0;
 		p->dirty = 1;
 	}
-	p->n = j;
-	free(used);
+	free(mt.byid);
+	p->saved = p->next;
+	first = p->next;
 	for (i = 0; i < n; i++) {
-		if (uid[i] != 0)
+		if (p->uid[i] != 0)
 			continue;
 		if (p->next == 0xffffffffu) {
 			seterr("%s: out of UIDs", mb->path);
 			return 0;
 		}
-		if (p->n == p->cap) {
-			p->cap = p->cap ? 2 * p->cap : 256;
-			p->m = xrealloc(p->m, p->cap * sizeof *p->m);
-		}
-		p->m[p->n].uid = uid[i] = p->next++;
-		p->m[p->n].id = xstrdup(mb_msg(mb, i)->id);
-		p->m[p->n++].kw = NULL;
-		keep = 1;
+		p->uid[i] = p->next++;
 	}
-	if (keep) {
-		qsort(p->m, p->n, sizeof *p->m, cmpid);
-		p->dirty = 1;
-	}
+	/* what changed goes to the file at once: later syncs may renumber the mailbox */
+	if ((p->dirty || mt.dropped || p->next != first) && save(p) < 0)
+		return p->next == first ? first : 0;
 	return first;
 }
 
 void
 imp_setkw(Imp *p, const char *id, const char *kw)
 {
-	Impmsg *f = imp_find(p, id);
-
-	if (f == NULL)
-		return;
-	if (kw != NULL && *kw == 0)
-		kw = NULL;
-	if ((f->kw == NULL) == (kw == NULL) && (kw == NULL || strcmp(f->kw, kw) == 0))
-		return;
-	free(f->kw);
-	f->kw = kw ? xstrdup(kw) : NULL;
+	p->set = xrealloc(p->set, (p->nset + 1) * sizeof *p->set);
+	p->set[p->nset].id = xstrdup(id);
+	p->set[p->nset++].kw = kw != NULL && *kw ? xstrdup(kw) : NULL;
 	p->dirty = 1;
 }
 
-/* UIDs above the recent mark are this session's \Recent; the mark moves past them. */
+const char *
+imp_kw(Imp *p, int i)
+{
+	if (i < 0 || i >= p->n)
+		return NULL;
+	return kwof(p, mb_msg(p->mb, i)->id, p->kw[i]);
+}
+
 uint32_t
 imp_claimrecent(Imp *p)
 {
@@ -388,12 +390,94 @@ imp_claimrecent(Imp *p)
 	return r;
 }
 
+/*
+ * Keywords and the recent mark set since the match: the file rewritten
+ * with them, line by line as it stands (the mailbox may have changed under
+ * the caller since the match: the file is the record).
+ */
+static int
+copyline(Imp *p, char *line, void *arg)
+{
+	Str *s = arg;
+	char *sp = strchr(line, ' '), *id, *kw;
+	const char *nk;
+	size_t n;
+
+	if (sp == NULL)
+		return -1;
+	id = sp + 1;
+	n = strcspn(id, " ");
+	kw = id[n] ? id + n + 1 : NULL;
+	id = xstrndup(id, n);
+	if (unesc(id) < 0) {
+		free(id);
+		return -1;
+	}
+	nk = kwof(p, id, kw);
+	free(id);
+	str_addn(s, line, sp + 1 + n - line);
+	if (nk != NULL && *nk)
+		str_fmt(s, " %s", nk);
+	str_addc(s, '\n');
+	return 0;
+}
+
+static int
+rewrite(Imp *p)
+{
+	char tmp[LIM_PATHNAME + 8];
+	uint32_t v = p->validity, n = p->next, r = p->recent;
+	Str s = { 0 };
+	int fd, k = -1;
+
+	if (each(p, copyline, &s) < 0 || p->validity != v || p->next != n) {
+		seterr("%s: changed under its lock", p->path);
+		goto out;
+	}
+	p->recent = r;
+	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
+		seterr("%s:", tmp);
+		goto out;
+	}
+	{
+		Str h = { 0 };
+		str_fmt(&h, "upas imp 1 %u %u %u\n", p->validity, p->next, p->recent);
+		k = mb_writeall(fd, h.p, h.n) < 0 || mb_writeall(fd, s.p ? s.p : "", s.n) < 0 || fsync(fd) < 0 ? -1 : 0;
+		str_free(&h);
+	}
+	close(fd);
+	if (k < 0 || rename(tmp, p->path) < 0) {
+		seterr("%s:", tmp);
+		unlink(tmp);
+		k = -1;
+		goto out;
+	}
+	p->dirty = 0;
+out:
+	str_free(&s);
+	return k;
+}
+
+int
+imp_unlock(Imp *p)
+{
+	int r = 0;
+
+	if (p->fd < 0)
+		return 0;
+	if (p->dirty && p->n >= 0 && p->validity != 0)
+		r = rewrite(p);
+	close(p->fd);
+	p->fd = -1;
+	forget(p);
+	return r;
+}
+
 void
 imp_close(Imp *p)
 {
 	imp_unlock(p);
-	freemsgs(p);
-	free(p->m);
 	memset(p, 0, sizeof *p);
 	p->fd = -1;
 }

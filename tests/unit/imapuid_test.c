@@ -36,10 +36,11 @@ uids(Imp *p, Mailbox *mb, uint32_t *u)
 	if (imp_lock(p, mb->path, mb_kind(mb)) < 0)
 		return -1;
 	mb_refresh(mb);
-	if (mb_count(mb) > 0 && imp_match(p, mb, u) == 0) {
+	if (imp_match(p, mb) == 0) {
 		imp_unlock(p);
 		return -1;
 	}
+	memcpy(u, p->uid, mb_count(mb) * sizeof *u);
 	return imp_unlock(p);
 }
 
@@ -65,6 +66,7 @@ TEST(imapuid_assign)
 	CHECK(v0 > 0);
 	/* the first locker claims both as \Recent, the next nothing */
 	CHECK(imp_lock(&p, box, MB_MBOX) == 0);
+	CHECK(imp_match(&p, mb) != 0);
 	CHECK(imp_claimrecent(&p) == 0);
 	CHECK(imp_claimrecent(&p) == 2);
 	imp_setkw(&p, mb_msg(mb, 1)->id, "$Work Later");
@@ -75,7 +77,9 @@ TEST(imapuid_assign)
 	add(box, "three");
 	CHECK(uids(&q, mb, u) == 0 && mb_count(mb) == 3);
 	CHECK(u[0] == 1 && u[1] == 2 && u[2] == 3 && q.validity == v0);
-	CHECK(imp_find(&q, mb_msg(mb, 1)->id) != NULL && strcmp(imp_find(&q, mb_msg(mb, 1)->id)->kw, "$Work Later") == 0);
+	CHECK(imp_lock(&q, box, MB_MBOX) == 0 && imp_match(&q, mb) != 0);
+	CHECK(imp_kw(&q, 1) != NULL && strcmp(imp_kw(&q, 1), "$Work Later") == 0 && imp_kw(&q, 0) == NULL);
+	CHECK(imp_unlock(&q) == 0);
 	/* an expunged message's UID is never given again */
 	mb_keepdeleted(mb, 1);
 	mb_setflags(mb, 2, MF_EXPUNGE, 0);
