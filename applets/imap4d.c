@@ -34,11 +34,11 @@
 enum { Snoauth = 1, Sauth = 2, Ssel = 4 };	/* states, as bits for the command table */
 
 typedef struct Imsg {
+	char *kw;	/* keywords as last told, or NULL */
 	uint32_t uid;	/* what finds it in the Mailbox after a scan */
 	int idx;	/* in the Mailbox now; -1: gone, not yet reported */
-	int flags;	/* as last told: MF_* | IF_RECENT */
-	char *kw;	/* keywords as last told, or NULL */
-	uint64_t size;	/* RFC822.SIZE once known, else 0 */
+	uint32_t size;	/* RFC822.SIZE once known (a message is under LIM_MBOXMSG) */
+	uint16_t flags;	/* as last told: MF_* | IF_RECENT */
 	unsigned char sized;
 } Imsg;
 

@@ -162,7 +162,8 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			m = mb_add(mb);
 			m->off = off;
 			m->hoff = off + len;
-			m->sender = sender;
+			free(sender);	/* read again from the From line when asked (mb_sender) */
+			m->sender = NULL;
 			m->date = date;
 			m->h = mb_hash(0, p, len);
 			hdr = 1;
@@ -782,3 +783,19 @@ fail:
 	lock_release(&l);
 	return -1;
 }
+
+/* The envelope sender from the message's From line, read again. */
+void
+mbox_sender(Mailbox *mb, Mmsg *m)
+{
+	char buf[LIM_PATH + 128];
+	ssize_t n;
+	time_t date;
+	char *nl;
+
+	n = pread(mb->fd, buf, m->hoff - m->off < sizeof buf - 1 ? m->hoff - m->off : sizeof buf - 1, m->off);
+	if (n <= 0 || (nl = memchr(buf, '\n', n)) == NULL || mb_parsefrom(buf, nl + 1 - buf, &m->sender, &date) < 0)
+		m->sender = xstrdup("");
+	mb->dirty = 1;
+}
+

@@ -688,6 +688,8 @@ mb_sender(Mailbox *mb, int i)
 		return "";
 	if (mb->msg[i].sender == NULL && mb->kind == MB_MAILDIR)
 		maildir_sender(mb, &mb->msg[i]);
+	else if (mb->msg[i].sender == NULL && mb->kind == MB_MBOX)
+		mbox_sender(mb, &mb->msg[i]);
 	return mb->msg[i].sender ? mb->msg[i].sender : "";
 }
 

@@ -45,8 +45,8 @@ enum {
 typedef struct Mmsg {
 	char *id;		/* stable while the message exists: Maildir base name,
 				 * mdir file name, mbox digest of From line and header */
-	char *sender;		/* envelope sender: From line, Maildir Return-Path (NULL
-				 * until mb_sender reads it), or "" */
+	char *sender;		/* envelope sender: From line, Maildir Return-Path, or "";
+				 * NULL until mb_sender reads it */
 	time_t date;		/* arrival: From line, Maildir name */
 	uint64_t size;		/* octets mb_read gives; Maildir: 0 until read
 				 * unless the name says (",S=") */
@@ -148,6 +148,7 @@ int mb_rescan(Mailbox *mb, int locked);
 int mbox_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 int mbox_scan(Mailbox *mb, int locked);
 int mbox_read(Mailbox *mb, Mmsg *m, Str *out);
+void mbox_sender(Mailbox *mb, Mmsg *m);
 int mbox_sync(Mailbox *mb);
 int mdir_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 int mdir_scan(Mailbox *mb);

@@ -91,7 +91,7 @@ roundtrip(const char *path, int kind)
 		CHECKSTR(s.p, want);
 		CHECK(mb_msg(mb, i)->size == s.n);
 		if (kind != MB_MAILDIR) {
-			CHECKSTR(mb_msg(mb, i)->sender, "glenda@example.org");
+			CHECKSTR(mb_sender(mb, i), "glenda@example.org");
 			CHECK(mb_msg(mb, i)->date == (time_t)(1136214245 + i));
 		}
 		free(want);
