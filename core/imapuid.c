@@ -393,12 +393,17 @@ imp_claimrecent(Imp *p)
 /*
  * Keywords and the recent mark set since the match: the file rewritten
  * with them, line by line as it stands (the mailbox may have changed under
- * the caller since the match: the file is the record).
+ * the caller since the match: the file is the record), in pieces.
  */
+typedef struct Copy {
+	Str s;
+	int fd, bad;
+} Copy;
+
 static int
 copyline(Imp *p, char *line, void *arg)
 {
-	Str *s = arg;
+	Copy *c = arg;
 	char *sp = strchr(line, ' '), *id, *kw;
 	const char *nk;
 	size_t n;
@@ -415,10 +420,14 @@ copyline(Imp *p, char *line, void *arg)
 	}
 	nk = kwof(p, id, kw);
 	free(id);
-	str_addn(s, line, sp + 1 + n - line);
+	str_addn(&c->s, line, sp + 1 + n - line);
 	if (nk != NULL && *nk)
-		str_fmt(s, " %s", nk);
-	str_addc(s, '\n');
+		str_fmt(&c->s, " %s", nk);
+	str_addc(&c->s, '\n');
+	if (c->s.n > LIM_IDXBUF) {
+		c->bad |= mb_writeall(c->fd, c->s.p, c->s.n) < 0;
+		str_reset(&c->s);
+	}
 	return 0;
 }
 
@@ -427,36 +436,32 @@ rewrite(Imp *p)
 {
 	char tmp[LIM_PATHNAME + 8];
 	uint32_t v = p->validity, n = p->next, r = p->recent;
-	Str s = { 0 };
-	int fd, k = -1;
+	Copy c;
 
-	if (each(p, copyline, &s) < 0 || p->validity != v || p->next != n) {
-		seterr("%s: changed under its lock", p->path);
-		goto out;
-	}
-	p->recent = r;
+	memset(&c, 0, sizeof c);
 	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
+	if ((c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
 		seterr("%s:", tmp);
-		goto out;
+		return -1;
 	}
-	{
-		Str h = { 0 };
-		str_fmt(&h, "upas imp 1 %u %u %u\n", p->validity, p->next, p->recent);
-		k = mb_writeall(fd, h.p, h.n) < 0 || mb_writeall(fd, s.p ? s.p : "", s.n) < 0 || fsync(fd) < 0 ? -1 : 0;
-		str_free(&h);
+	str_fmt(&c.s, "upas imp 1 %u %u %u\n", v, n, r);
+	if (each(p, copyline, &c) < 0 || p->validity != v || p->next != n) {
+		seterr("%s: changed under its lock", p->path);
+		c.bad = 2;
 	}
-	close(fd);
-	if (k < 0 || rename(tmp, p->path) < 0) {
-		seterr("%s:", tmp);
+	p->validity = v, p->next = n, p->recent = r;
+	if (!c.bad && (mb_writeall(c.fd, c.s.p, c.s.n) < 0 || fsync(c.fd) < 0))
+		c.bad = 1;
+	close(c.fd);
+	str_free(&c.s);
+	if (c.bad || rename(tmp, p->path) < 0) {
+		if (c.bad != 2)
+			seterr("%s:", tmp);
 		unlink(tmp);
-		k = -1;
-		goto out;
+		return -1;
 	}
 	p->dirty = 0;
-out:
-	str_free(&s);
-	return k;
+	return 0;
 }
 
 int

@@ -216,16 +216,30 @@ int
 idx_save(Mailbox *mb)
 {
 	char path[LIM_PATHNAME], tmp[LIM_PATHNAME + 32];
+	unsigned long long sum = 0;
 	Str s = { 0 };
 	Mmsg *m;
-	int fd, i, durable = mb->kind == MB_MDIR;
+	int fd, i, bad = 0, durable = mb->kind == MB_MDIR;
 
 	if (idx_path(mb, path, sizeof path) < 0)
 		return -1;
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	unlink(tmp);
+	if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		seterr("%s:", tmp);
+		return -1;
+	}
+	/* written in pieces, the checksum kept as it goes */
 	str_fmt(&s, "upas-idx 1 %d %llu %llu %llu %lld %d\n", mb->kind, (unsigned long long)mb->dev,
 	    (unsigned long long)mb->ino, (unsigned long long)mb->size, (long long)mb->mtime, mb->nmsg);
-	for (i = 0; i < mb->nmsg; i++) {
+	for (i = 0; i <= mb->nmsg && !bad; i++) {
+		if (i == mb->nmsg || s.n > LIM_IDXBUF) {
+			sum = mb_hash(sum, s.p, s.n);
+			bad = mb_writeall(fd, s.p, s.n) < 0;
+			str_reset(&s);
+		}
+		if (i == mb->nmsg)
+			break;
 		m = &mb->msg[i];
 		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
 		    (unsigned long long)m->hoff, (unsigned long long)m->end, (unsigned long long)m->size,
@@ -233,29 +247,22 @@ idx_save(Mailbox *mb)
 		esc(&s, m->file);
 		str_addc(&s, ' ');
 		if (m->sender == NULL)
-			str_addc(&s, '*');	/* not read yet (Maildir) */
+			str_addc(&s, '*');	/* not read yet */
 		else
 			esc(&s, m->sender);
 		str_addc(&s, '\n');
 	}
-	str_fmt(&s, "end %llx\n", (unsigned long long)mb_hash(0, s.p, s.n));
-	unlink(tmp);
-	if ((fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		seterr("%s:", tmp);
-		str_free(&s);
-		return -1;
-	}
-	if (mb_writeall(fd, s.p, s.n) < 0 || (durable && fsync(fd) < 0)) {
+	str_fmt(&s, "end %llx\n", sum);
+	if (bad || mb_writeall(fd, s.p, s.n) < 0 || (durable && fsync(fd) < 0)) {
 		close(fd);
 		fd = -1;
 	}
+	str_free(&s);
 	if (fd < 0 || close(fd) < 0 || rename(tmp, path) < 0 || (durable && mb_fsyncparent(path) < 0)) {
 		seterr("%s:", path);
 		unlink(tmp);
-		str_free(&s);
 		return -1;
 	}
-	str_free(&s);
 	mb->dirty = 0;
 	return 0;
 }

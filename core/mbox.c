@@ -497,6 +497,11 @@ mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used)
 	mb->msg = t->msg;
 	mb->nmsg = t->nmsg;
 	mb->amsg = t->amsg;
+	/* what the scan grew beyond its messages goes back */
+	if (mb->amsg > mb->nmsg + mb->nmsg / 8 + 64) {
+		mb->amsg = mb->nmsg + 16;
+		mb->msg = xrealloc(mb->msg, mb->amsg * sizeof *mb->msg);
+	}
 }
 
 Mmsg *
@@ -505,7 +510,7 @@ mb_add(Mailbox *mb)
 	Mmsg *m;
 
 	if (mb->nmsg == mb->amsg) {
-		mb->amsg = mb->amsg ? mb->amsg * 2 : 64;
+		mb->amsg = mb->amsg ? mb->amsg + mb->amsg / 2 : 64;
 		mb->msg = xrealloc(mb->msg, mb->amsg * sizeof *mb->msg);
 	}
 	m = &mb->msg[mb->nmsg++];
