@@ -7,9 +7,8 @@
 # imap runs preauthenticated on a socket, one Maildir per message.  Strings
 # compare by content (quoted and literal alike).
 #
-# ours() below runs core/imapfetch.c through build/unit's imapfetch tool; to
-# compare imap4d itself, make it run a FETCH session against a mailbox
-# holding the one message and return the untagged FETCH items the same way.
+# imap4d itself answers the same commands on a Maildir holding the same
+# message (imap4d -a, preauthenticated on a socket, like Dovecot).
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -36,15 +35,10 @@ cat >"$T/skip" <<'EOF'
 37-stale-2231.eml BODYSTRUCTURE Dovecot numbers a lone b*= after a continued a*0/a*1 as b*1*
 EOF
 
-python3 - "$top/tests/e2e/imap_corpus" "$T" "$DVIMAP" "$UNIT" >"$T/results" 2>"$T/py.err" <<'PYEOF'
+python3 - "$top/tests/e2e/imap_corpus" "$T" "$DVIMAP" "$UPAS" >"$T/results" 2>"$T/py.err" <<'PYEOF'
 import os, re, shutil, socket, subprocess, sys
 
-corpus, tmp, dvimap, unit = sys.argv[1:5]
-
-def ours(path, items):
-    """FETCH items of the message in path: {item name: value}, from our code."""
-    out = subprocess.run([unit, "imapfetch", path] + items, stdout=subprocess.PIPE, check=True).stdout
-    return fetchitems(out)
+corpus, tmp, dvimap, upas = sys.argv[1:5]
 
 # ---- IMAP response syntax
 class Lit(bytes):
@@ -102,31 +96,29 @@ def fetchitems(resp, into=None):
             items[v[k].decode()] = v[k + 1]
     return items
 
-# ---- Dovecot
-def dovecot(path, cmds):
-    """Run FETCH commands (lists of items) on a Maildir holding only path;
-    {item: value}, with "NO"/"BAD" for the items of a command that failed."""
-    d = os.path.join(tmp, "dv")
+# ---- the servers
+def maildir(d, path):
+    """A Maildir at d holding only the message in path, seen."""
     shutil.rmtree(d, ignore_errors=True)
-    for s in ("tmp", "cur", "new"):
-        os.makedirs(os.path.join(d, "box", s))
-    os.makedirs(os.path.join(d, "idx"))
-    os.makedirs(os.path.join(d, "run"))
-    shutil.copy(path, os.path.join(d, "box", "cur", "1700000000.M1P1.corpus:2,S"))
-    with open(os.path.join(d, "dovecot.conf"), "w") as f:
-        f.write("ssl = no\nbase_dir = %s/run\nstate_dir = %s/run\nlog_path = /dev/null\n"
-                "mail_location = maildir:%s/box:INDEX=%s/idx\n" % (d, d, d, d))
+    for x in ("tmp", "cur", "new"):
+        os.makedirs(os.path.join(d, x))
+    shutil.copy(path, os.path.join(d, "cur", "1700000000.M1P1.corpus:2,S"))
+
+def session(argv, env, top, cmds):
+    """SELECT INBOX, then FETCH 1 (items) for each list in cmds, run by argv
+    on a socket; {item: value}, with "NO"/"BAD" for the items of a command
+    that failed. top: the tree handed to nobody when we are root."""
     kw = {}
-    if os.getuid() == 0:	# Dovecot will not serve mail as root
+    if os.getuid() == 0:	# neither server serves mail as root
         os.chmod(tmp, 0o755)
-        for root, dirs, files in os.walk(d):
+        for root, dirs, files in os.walk(top):
             for x in dirs + files:
                 os.chown(os.path.join(root, x), 65534, 65534)
-        os.chown(d, 65534, 65534)
-        kw = dict(user=65534, group=65534, extra_groups=[])
+        os.chown(top, 65534, 65534)
+        if argv[0] == dvimap:
+            kw = dict(user=65534, group=65534, extra_groups=[])
     a, b = socket.socketpair()
-    p = subprocess.Popen([dvimap, "-c", os.path.join(d, "dovecot.conf")], stdin=b, stdout=b,
-                         stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "USER": "nobody", "HOME": d}, **kw)
+    p = subprocess.Popen(argv, stdin=b, stdout=b, stderr=subprocess.DEVNULL, env=env, **kw)
     b.close()
     a.settimeout(20)
     req = b"s SELECT INBOX\r\n" + b"".join(b"f%d FETCH 1 (%s)\r\n" % (i, " ".join(c).encode())
@@ -153,6 +145,27 @@ def dovecot(path, cmds):
             for it in cmds[int(m.group(1))]:
                 items[it.replace(".PEEK", "")] = m.group(2)
     return items
+
+def dovecot(path, cmds):
+    d = os.path.join(tmp, "dv")
+    shutil.rmtree(d, ignore_errors=True)
+    maildir(os.path.join(d, "box"), path)
+    os.makedirs(os.path.join(d, "idx"))
+    os.makedirs(os.path.join(d, "run"))
+    with open(os.path.join(d, "dovecot.conf"), "w") as f:
+        f.write("ssl = no\nbase_dir = %s/run\nstate_dir = %s/run\nlog_path = /dev/null\n"
+                "mail_location = maildir:%s/box:INDEX=%s/idx\n" % (d, d, d, d))
+    return session([dvimap, "-c", os.path.join(d, "dovecot.conf")],
+                   {"PATH": "/usr/bin:/bin", "USER": "nobody", "HOME": d}, d, cmds)
+
+def ours(path, cmds):
+    d = os.path.join(tmp, "up")
+    shutil.rmtree(d, ignore_errors=True)
+    for x in ("lib", "log", "tmp"):
+        os.makedirs(os.path.join(d, x))
+    maildir(os.path.join(d, "box", "u", "mbox"), path)
+    return session([upas, "imap4d", "-a", "u"], {"PATH": "/usr/bin:/bin", "UPASROOT": d},
+                   os.path.join(d, "box"), cmds)
 
 def parts(bs, path):
     """(path, kind) of every part in a BODYSTRUCTURE: multi, message or leaf;
@@ -197,7 +210,7 @@ for name in sorted(os.listdir(corpus)):
         else:
             bins += ["BINARY.PEEK[%s]" % p, "BINARY.SIZE[%s]" % p]
     theirs = dovecot(path, [items] + [[b] for b in bins])
-    mine = ours(path, items + bins)
+    mine = ours(path, [items] + [[b] for b in bins])
     for k in sorted(set(theirs) | set(mine)):
         if k in ("FLAGS", "UID"):
             continue
