@@ -76,6 +76,7 @@ static struct {
 	Mark mark;
 	int ghosts;
 	int pending;	/* a quiet rescan left changes to tell */
+	int condstore;	/* RFC 7162 enabled: MODSEQ goes with every FETCH FLAGS */
 	/* the message read last */
 	uint32_t cuid;
 	Str craw;
@@ -176,7 +177,7 @@ capas(Str *s)
 		if (S.auth)
 			str_adds(s, plainok() ? " AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5" : " AUTH=CRAM-MD5");
 	} else
-		str_adds(s, " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE BINARY WITHIN");
+		str_adds(s, " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE BINARY WITHIN CONDSTORE");
 }
 
 /* ---- the view of the selected mailbox ---- */
@@ -360,6 +361,8 @@ rescan(int mode)
 		if (mode == Rtell && m - S.m < old && (fl != m->flags || !samekw(kw, m->kw))) {
 			str_fmt(&S.out, "* %d FETCH (UID %u FLAGS ", (int)(m - S.m) + 1, m->uid);
 			flagstr(&S.out, fl, kw);
+			if (S.condstore)
+				str_fmt(&S.out, " MODSEQ (%llu)", (unsigned long long)imp_modseq(&S.imp, m->idx));
 			str_adds(&S.out, ")\r\n");
 		}
 		m->flags = fl;
@@ -954,7 +957,13 @@ cmd_enable(Imapcmd *c)
 		reply("%s BAD ENABLE capability...", c->tag);
 		return;
 	}
-	reply("* ENABLED");
+	int i, cs = 0;
+
+	for (i = 0; i < c->narg; i++)
+		if (tok_is(&c->arg[i], "CONDSTORE"))
+			cs = 1;
+	reply("* ENABLED%s", cs && !S.condstore ? " CONDSTORE" : "");
+	S.condstore |= cs;
 	reply("%s OK Enabled.", c->tag);
 }
 
@@ -1032,10 +1041,13 @@ cmd_select(Imapcmd *c)
 		closebox();
 	if (boxarg(c, 0, path, sizeof path) == NULL)
 		return;
-	if (c->narg > 2 || (c->narg == 2 && c->arg[1].type != T_LIST)) {
-		reply("%s BAD SELECT mailbox", c->tag);
+	if (c->narg > 2 || (c->narg == 2 && (c->arg[1].type != T_LIST || c->arg[1].nkid > 1 ||
+	    (c->arg[1].nkid == 1 && !tok_is(&c->arg[1].kid[0], "CONDSTORE"))))) {
+		reply("%s BAD SELECT mailbox [(CONDSTORE)]", c->tag);
 		return;
 	}
+	if (c->narg == 2 && c->arg[1].nkid == 1)
+		S.condstore = 1;
 	mkinbox(path, c->arg[0].s);
 	S.imp.fd = -1;
 	if ((S.mb = mb_open(path, ro ? MB_RDONLY : MB_RDWR)) == NULL) {
@@ -1073,8 +1085,8 @@ cmd_select(Imapcmd *c)
 		}
 	if (unseen)
 		str_fmt(&S.out, "* OK [UNSEEN %d] First unseen.\r\n", unseen);
-	str_fmt(&S.out, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
-	    S.imp.validity, S.imp.next);
+	str_fmt(&S.out, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n"
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", S.imp.validity, S.imp.next, (unsigned long long)S.imp.highest);
 	str_fmt(&S.out, "%s OK [%s] %s completed.\r\n", c->tag, ro ? "READ-ONLY" : "READ-WRITE", ro ? "Examine" : "Select");
 	sendout();
 }
@@ -1211,7 +1223,7 @@ cmd_status(Imapcmd *c)
 	for (i = 0; i < c->arg[1].nkid; i++) {
 		it = &c->arg[1].kid[i];
 		if (!tok_is(it, "MESSAGES") && !tok_is(it, "RECENT") && !tok_is(it, "UIDNEXT") &&
-		    !tok_is(it, "UIDVALIDITY") && !tok_is(it, "UNSEEN")) {
+		    !tok_is(it, "UIDVALIDITY") && !tok_is(it, "UNSEEN") && !tok_is(it, "HIGHESTMODSEQ")) {
 			reply("%s BAD Unknown STATUS item.", c->tag);
 			return;
 		}
@@ -1252,6 +1264,8 @@ cmd_status(Imapcmd *c)
 			str_fmt(&S.out, "UIDNEXT %u", imp.next);
 		else if (tok_is(it, "UIDVALIDITY"))
 			str_fmt(&S.out, "UIDVALIDITY %u", imp.validity);
+		else if (tok_is(it, "HIGHESTMODSEQ"))
+			str_fmt(&S.out, "HIGHESTMODSEQ %llu", (unsigned long long)imp.highest);
 		else
 			str_fmt(&S.out, "UNSEEN %d", unseen);
 	}
@@ -1369,7 +1383,7 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 	for (i = 0; i < n; i++) {
 		v[i].uid = at[i] >= 0 ? imp.uid[at[i]] : 0;
 		if (at[i] >= 0 && v[i].kw != NULL)
-			imp_setkw(&imp, mb_msg(mb, at[i])->id, v[i].kw);
+			imp_setkw(&imp, at[i], v[i].kw);
 	}
 	*validity = imp.validity;
 	r = 0;
@@ -1533,6 +1547,25 @@ cmd_expunge(Imapcmd *c)
 	mb_purge(S.mb);
 }
 
+/* The view's MODSEQs, in view order, read under the .imp lock; NULL after logging why. */
+static uint64_t *
+modseqs(void)
+{
+	uint64_t *v;
+	int i;
+
+	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0 || rescan(Rquiet) < 0) {
+		logmsg("imap4d", "%s %s: %s", S.peer, S.user, lasterr());
+		imp_unlock(&S.imp);
+		return NULL;
+	}
+	v = arena_alloc(&S.ar, (S.nm + 1) * sizeof *v);
+	for (i = 0; i < S.nm; i++)
+		v[i] = S.m[i].idx >= 0 ? imp_modseq(&S.imp, S.m[i].idx) : 0;
+	unlockimp();
+	return v;
+}
+
 /* ---- SEARCH ---- */
 
 static Msg *
@@ -1584,7 +1617,8 @@ cmd_search(Imapcmd *c)
 {
 	Search *s;
 	Tok *a = c->arg;
-	int n = c->narg, i, sizes;
+	int n = c->narg, i;
+	uint64_t *mods = NULL, top = 0;
 	Smsg sm;
 
 	if (n >= 2 && tok_is(&a[0], "CHARSET")) {
@@ -1602,21 +1636,32 @@ cmd_search(Imapcmd *c)
 		reply("%s BAD %s", c->tag, n == 0 ? "SEARCH needs a key" : lasterr());
 		return;
 	}
-	sizes = 1;
+	if (search_modseq(s)) {
+		S.condstore = 1;
+		if ((mods = modseqs()) == NULL) {
+			reply("%s NO [SERVERBUG] Cannot read the MODSEQs.", c->tag);
+			return;
+		}
+	}
 	str_adds(&S.out, "* SEARCH");
 	for (i = 0; i < S.nm; i++) {
 		if (S.m[i].idx < 0)
 			continue;
 		smsg(&sm, &S.m[i], i + 1);
 		sm.nkw = kwvec(S.m[i].kw, &sm.kw);
-		if (search_match(s, &sm, S.nm, S.nm ? S.m[S.nm - 1].uid : 0) == 1)
+		sm.modseq = mods ? mods[i] : 0;
+		if (search_match(s, &sm, S.nm, S.nm ? S.m[S.nm - 1].uid : 0) == 1) {
 			str_fmt(&S.out, " %u", c->uid ? S.m[i].uid : (uint32_t)i + 1);
+			if (sm.modseq > top)
+				top = sm.modseq;
+		}
 		if (S.out.n > 64 * 1024) {
 			bio_write(&S.b, S.out.p, S.out.n);
 			str_reset(&S.out);
 		}
 	}
-	(void)sizes;
+	if (top > 0)
+		str_fmt(&S.out, " (MODSEQ %llu)", (unsigned long long)top);
 	str_adds(&S.out, "\r\n");
 	sendout();
 	reply("%s OK Search completed.", c->tag);
@@ -1624,7 +1669,7 @@ cmd_search(Imapcmd *c)
 
 /* ---- FETCH ---- */
 
-enum { FUID = 1, FFLAGS, FDATE, FSIZE, FENV, FBODY, FBS, FRFC822, FRFC822H, FRFC822T, FSECT, FBIN, FBINSIZE };
+enum { FUID = 1, FFLAGS, FDATE, FSIZE, FMODSEQ, FENV, FBODY, FBS, FRFC822, FRFC822H, FRFC822T, FSECT, FBIN, FBINSIZE };
 
 typedef struct Fitem {
 	int kind;
@@ -1693,6 +1738,7 @@ fetchatt(const char *s, Fitem *v, int *n)
 {
 	static const struct { const char *name; int kind; } simple[] = {
 		{ "UID", FUID }, { "FLAGS", FFLAGS }, { "INTERNALDATE", FDATE }, { "RFC822.SIZE", FSIZE },
+		{ "MODSEQ", FMODSEQ },
 		{ "ENVELOPE", FENV }, { "BODY", FBODY }, { "BODYSTRUCTURE", FBS }, { "RFC822", FRFC822 },
 		{ "RFC822.HEADER", FRFC822H }, { "RFC822.TEXT", FRFC822T },
 	};
@@ -1755,7 +1801,7 @@ partial(Str *out, Fitem *f, const char *p, size_t n)
 /* One message's FETCH response into S.out; 0, or -1 when it is gone, -2
  * when a BINARY part has an encoding we cannot undo. */
 static int
-fetchone(int i, Fitem *v, int nv, int uid, int setseen)
+fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 {
 	Imsg *m = &S.m[i];
 	Str t = { 0 };
@@ -1807,6 +1853,9 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen)
 			break;
 		case FSIZE:
 			str_fmt(&S.out, "%llu", (unsigned long long)m->size);
+			break;
+		case FMODSEQ:
+			str_fmt(&S.out, "(%llu)", (unsigned long long)mod);
 			break;
 		case FENV:
 			imap_envelope(&S.out, &S.cmsg, S.cmsg.root);
@@ -1865,14 +1914,25 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen)
 static void
 cmd_fetch(Imapcmd *c)
 {
-	Fitem v[64];
-	char *mark;
-	int nv = 0, i, j, seen, gone = 0, changed = 0, cte = 0, r;
+	Fitem v[66];
+	char *mark, *e;
+	int nv = 0, i, j, seen, gone = 0, changed = 0, cte = 0, r, flags = 0, mod = 0;
+	uint64_t *mods = NULL, since = 0;
 	Tok *it;
 
-	if (c->narg < 2 || c->arg[0].type != T_ATOM || (c->narg > 2 && c->arg[2].type != T_LIST)) {
-		reply("%s BAD FETCH sequence-set items", c->tag);
+	if (c->narg < 2 || c->narg > 3 || c->arg[0].type != T_ATOM || (c->narg > 2 && c->arg[2].type != T_LIST)) {
+		reply("%s BAD FETCH sequence-set items [(CHANGEDSINCE modseq)]", c->tag);
 		return;
+	}
+	/* RFC 7162's modifier */
+	if (c->narg == 3) {
+		it = &c->arg[2];
+		if (it->nkid != 2 || !tok_is(&it->kid[0], "CHANGEDSINCE") || it->kid[1].type != T_ATOM ||
+		    (since = strtoull(it->kid[1].s, &e, 10)) == 0 || *e != 0 || it->kid[1].s[0] < '1' ||
+		    it->kid[1].s[0] > '9') {
+			reply("%s BAD Invalid FETCH modifier.", c->tag);
+			return;
+		}
 	}
 	if ((mark = selectset(c->arg[0].s, c->uid)) == NULL) {
 		reply("%s BAD %s", c->tag, lasterr());
@@ -1908,13 +1968,29 @@ cmd_fetch(Imapcmd *c)
 			}
 		}
 	seen = 0;
-	for (j = 0; j < nv; j++)
+	for (j = 0; j < nv; j++) {
 		if ((v[j].kind == FSECT || v[j].kind == FBIN || v[j].kind == FRFC822 || v[j].kind == FRFC822T) && !v[j].peek)
 			seen = !S.ro;
+		flags |= v[j].kind == FFLAGS;
+		mod |= v[j].kind == FMODSEQ;
+	}
+	if (mod || since)
+		S.condstore = 1;
+	/* with CONDSTORE, MODSEQ goes with FLAGS (RFC 7162 §3.1.4.1) */
+	if (!mod && (since || (S.condstore && (flags || seen)))) {
+		memset(&v[nv], 0, sizeof v[nv]);
+		v[nv].kind = FMODSEQ;
+		v[nv++].name = "MODSEQ";
+		mod = 1;
+	}
+	if (mod && (mods = modseqs()) == NULL) {
+		reply("%s NO [SERVERBUG] Cannot read the MODSEQs.", c->tag);
+		return;
+	}
 	for (i = 0; i < S.nm; i++) {
-		if (!mark[i])
+		if (!mark[i] || (since && mods[i] <= since))
 			continue;
-		if ((r = fetchone(i, v, nv, c->uid, seen)) < 0) {
+		if ((r = fetchone(i, v, nv, c->uid, seen, mods ? mods[i] : 0)) < 0) {
 			str_reset(&S.out);
 			if (r == -2)
 				cte = 1;
@@ -1955,19 +2031,32 @@ cmd_fetch(Imapcmd *c)
 static void
 cmd_store(Imapcmd *c)
 {
-	Str kw = { 0 };
-	char *mark, *nkw, *op;
-	int flags, i, silent, o, nf, gone = 0, r;
+	Str kw = { 0 }, mod = { 0 };
+	char *mark, *nkw, *op, *e;
+	int flags, i, silent, o, nf, gone = 0, r, a = 1;
+	uint64_t since = 0, *ms;
 	Imsg *m;
 
-	if (c->narg != 3 || c->arg[0].type != T_ATOM || c->arg[1].type != T_ATOM) {
-		reply("%s BAD STORE sequence-set [+-]FLAGS[.SILENT] (flags)", c->tag);
+	/* RFC 7162: STORE set (UNCHANGEDSINCE modseq) ... */
+	if (c->narg == 4 && c->arg[1].type == T_LIST) {
+		Tok *t = &c->arg[1];
+		if (t->nkid != 2 || !tok_is(&t->kid[0], "UNCHANGEDSINCE") || t->kid[1].type != T_ATOM ||
+		    t->kid[1].s[0] < '0' || t->kid[1].s[0] > '9' || (since = strtoull(t->kid[1].s, &e, 10), *e != 0)) {
+			reply("%s BAD Invalid STORE modifier.", c->tag);
+			return;
+		}
+		since++;	/* 0 is a value too: kept as since - 1 */
+		S.condstore = 1;
+		a = 2;
+	}
+	if (c->narg != a + 2 || c->arg[0].type != T_ATOM || c->arg[a].type != T_ATOM) {
+		reply("%s BAD STORE sequence-set [(UNCHANGEDSINCE modseq)] [+-]FLAGS[.SILENT] (flags)", c->tag);
 		return;
 	}
-	op = c->arg[1].s;
+	op = c->arg[a].s;
 	o = *op == '+' || *op == '-' ? *op++ : 0;
 	silent = strcasecmp(op, "FLAGS.SILENT") == 0;
-	if ((!silent && strcasecmp(op, "FLAGS") != 0) || parseflags(&c->arg[2], &flags, &kw) < 0) {
+	if ((!silent && strcasecmp(op, "FLAGS") != 0) || parseflags(&c->arg[a + 1], &flags, &kw) < 0) {
 		reply("%s BAD Invalid STORE arguments.", c->tag);
 		str_free(&kw);
 		return;
@@ -2003,11 +2092,17 @@ cmd_store(Imapcmd *c)
 			gone = 1;
 			continue;
 		}
+		if (since && imp_modseq(&S.imp, m->idx) > since - 1) {
+			/* changed since the client looked: left alone, and said so */
+			str_fmt(&mod, "%s%u", mod.n ? "," : "", c->uid ? m->uid : (uint32_t)i + 1);
+			mark[i] = 0;
+			continue;
+		}
 		cur = tellflags(S.mb, m->idx);
 		nf = o == '+' ? (cur | flags) : o == '-' ? (cur & ~flags) : flags;
 		mb_setflags(S.mb, m->idx, nf & MF_ALL, MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
 		nkw = kwapply(imp_kw(&S.imp, m->idx), o, kw.p);
-		imp_setkw(&S.imp, mb_msg(S.mb, m->idx)->id, nkw);
+		imp_setkw(&S.imp, m->idx, nkw);
 		free(m->kw);
 		m->kw = nkw;
 		m->flags = nf | (m->flags & IF_RECENT);
@@ -2018,20 +2113,32 @@ cmd_store(Imapcmd *c)
 		logmsg("imap4d", "%s %s: store: %s", S.peer, S.user, lasterr());
 		imp_unlock(&S.imp);
 		str_free(&kw);
+		str_free(&mod);
 		S.pending = 1;
 		update(0);
 		reply("%s NO [SERVERBUG] Cannot store flags.", c->tag);
 		return;
 	}
+	/* the MODSEQs the changes got: matched again (the flags are the mailbox's) */
+	ms = NULL;
+	if (S.condstore && rescan(Rquiet) == 0) {
+		ms = arena_alloc(&S.ar, (S.nm + 1) * sizeof *ms);
+		for (i = 0; i < S.nm; i++)
+			ms[i] = S.m[i].idx >= 0 ? imp_modseq(&S.imp, S.m[i].idx) : 0;
+	}
 	unlockimp();
 	str_free(&kw);
 	for (i = 0; i < S.nm; i++)
-		if (mark[i] == 2 && (!silent)) {
+		if (mark[i] == 2 && (!silent || ms != NULL)) {
 			str_fmt(&S.out, "* %d FETCH (", i + 1);
 			if (c->uid)
 				str_fmt(&S.out, "UID %u ", S.m[i].uid);
-			str_adds(&S.out, "FLAGS ");
-			flagstr(&S.out, S.m[i].flags, S.m[i].kw);
+			if (!silent) {
+				str_adds(&S.out, "FLAGS ");
+				flagstr(&S.out, S.m[i].flags, S.m[i].kw);
+			}
+			if (ms != NULL)
+				str_fmt(&S.out, "%sMODSEQ (%llu)", silent ? "" : " ", (unsigned long long)ms[i]);
 			str_adds(&S.out, ")\r\n");
 			if (S.out.n > 64 * 1024)
 				sendout();
@@ -2039,8 +2146,12 @@ cmd_store(Imapcmd *c)
 	sendout();
 	if (gone)
 		reply("%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
-	else
+	else if (mod.n) {
+		str_fmt(&S.out, "%s OK [MODIFIED %s] Conditional STORE failed.\r\n", c->tag, mod.p);
+		sendout();
+	} else
 		reply("%s OK Store completed.", c->tag);
+	str_free(&mod);
 }
 
 /* ---- COPY and MOVE ---- */

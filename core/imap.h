@@ -104,6 +104,7 @@ typedef struct Smsg {
 	int nkw;
 	time_t idate;		/* INTERNALDATE */
 	uint64_t size;		/* RFC822.SIZE */
+	uint64_t modseq;	/* MODSEQ (RFC 7162) */
 	/* the parsed message, loaded on demand; NULL on failure (the key fails) */
 	Msg *(*load)(void *arg);
 	void *arg;
@@ -113,21 +114,25 @@ typedef struct Smsg {
 struct Mailbox;
 typedef struct Impset {
 	char *id, *kw;
+	uint64_t mod;		/* the MODSEQ setting it gave */
 } Impset;
 
 typedef struct Imp {
 	char path[LIM_PATHNAME];
 	int fd;			/* locked, or -1 */
 	uint32_t validity, next, recent;
+	uint64_t highest;	/* HIGHESTMODSEQ (RFC 7162) */
 	uint32_t saved;		/* UIDNEXT as on disk: below next, UIDs given are not recorded yet */
-	int dirty;
+	int dirty, version;
 	/* from imp_match to imp_unlock: */
 	struct Mailbox *mb;	/* the mailbox matched */
 	uint32_t *uid;		/* uid[i]: message i's UID */
 	char **kw;		/* kw[i]: its keywords as recorded, or NULL (imp_kw) */
+	uint64_t *mod;		/* mod[i]: its MODSEQ (imp_modseq) */
+	unsigned char *rflags;	/* rflags[i]: its system flags as recorded */
 	int n;
-	Impset *set;		/* keywords set since (imp_setkw) */
-	int nset;
+	Impset *set;		/* keywords set since (imp_setkw), by id */
+	int nset, setsorted;
 } Imp;
 
 /* Lock the .imp of the mailbox at box of that kind (p zeroed, fd -1, the first time). */
@@ -141,8 +146,10 @@ int imp_lock(Imp *p, const char *box, int kind);
 uint32_t imp_match(Imp *p, struct Mailbox *mb);
 /* Message i's keywords (blank-separated), or NULL. */
 const char *imp_kw(Imp *p, int i);
-/* Keywords for the message with that id, written at imp_unlock. */
-void imp_setkw(Imp *p, const char *id, const char *kw);
+/* Message i's MODSEQ. */
+uint64_t imp_modseq(Imp *p, int i);
+/* Keywords for message i, a new MODSEQ when they change; written at imp_unlock. */
+void imp_setkw(Imp *p, int i, const char *kw);
 /* The recent mark before it moves past every UID given: the caller's
  * \Recent messages are those above it. */
 uint32_t imp_claimrecent(Imp *p);
@@ -170,6 +177,8 @@ Search *search_parse(Arena *ar, Tok *t, int n);
 int search_match(Search *s, Smsg *m, uint32_t maxseq, uint32_t maxuid);
 /* Whether search_match may need the message's content. */
 int search_needsmsg(Search *s);
+/* Whether it holds a MODSEQ key (RFC 7162: the answer then tells the highest MODSEQ found). */
+int search_modseq(Search *s);
 
 /* ---- imapfetch.c ---- */
 /*

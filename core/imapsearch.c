@@ -22,6 +22,7 @@ enum {
 	K_SBEFORE, K_SON, K_SSINCE,	/* the Date: field's day as written */
 	K_OLDER, K_YOUNGER,	/* seconds before now */
 	K_LARGER, K_SMALLER,
+	K_MODSEQ,		/* RFC 7162 */
 	K_HDR, K_BODY, K_TEXT,
 };
 
@@ -43,6 +44,7 @@ static const struct {
 	{ "HEADER", K_HDR, 1, 0 },
 	{ "KEYWORD", K_KW, 0, 0 },
 	{ "LARGER", K_LARGER, 0, 0 },
+	{ "MODSEQ", K_MODSEQ, 0, 0 },
 	{ "NEW", K_FLAGS, IF_RECENT | MF_SEEN, IF_RECENT },
 	{ "NOT", K_NOT, 0, 0 },
 	{ "OLD", K_FLAGS, IF_RECENT, 0 },
@@ -85,11 +87,13 @@ struct Skey {
 
 struct Search {
 	Skey *root;
+	int modseq;	/* a MODSEQ key is in it */
 };
 
 typedef struct P {
 	Arena *ar;
 	int nkeys;
+	int modseq;
 } P;
 
 /* c folded: ASCII letters, and in UTF-8 the Latin-1 capitals U+00C0-U+00DE but U+00D7. */
@@ -286,6 +290,16 @@ key(P *p, Tok *t, int n, int *i, int depth)
 		seterr("NUL in a search argument");
 		return NULL;
 	}
+	if (k->op == K_MODSEQ && x->type == T_STR) {
+		/* an entry name and type ("/flags/\\seen" all): every entry is the message's */
+		if (*i + 1 >= n || t[*i].type != T_ATOM || (!tok_is(&t[*i], "priv") && !tok_is(&t[*i], "shared") &&
+		    !tok_is(&t[*i], "all"))) {
+			seterr("MODSEQ entry needs a type and a number");
+			return NULL;
+		}
+		x = &t[*i + 1];
+		*i += 2;
+	}
 	switch (k->op) {
 	case K_UID:
 		if (x->type != T_ATOM || seq_parse(p->ar, x->s, &k->set) < 0) {
@@ -307,6 +321,8 @@ key(P *p, Tok *t, int n, int *i, int depth)
 		break;
 	case K_OLDER: case K_YOUNGER:
 	case K_LARGER: case K_SMALLER:
+	case K_MODSEQ:
+		p->modseq |= k->op == K_MODSEQ;
 		if (number(x->s, &k->v) < 0) {
 			seterr("bad number for %s: %.40s", name, x->s);
 			return NULL;
@@ -367,7 +383,7 @@ keylist(P *p, Tok *t, int n, int depth)
 Search *
 search_parse(Arena *ar, Tok *t, int n)
 {
-	P p = { ar, 0 };
+	P p = { ar, 0, 0 };
 	Search *s;
 	Skey *k;
 
@@ -375,7 +391,14 @@ search_parse(Arena *ar, Tok *t, int n)
 		return NULL;
 	s = arena_alloc(ar, sizeof *s);
 	s->root = k;
+	s->modseq = p.modseq;
 	return s;
+}
+
+int
+search_modseq(Search *s)
+{
+	return s->modseq;
 }
 
 int
@@ -574,6 +597,8 @@ eval(C *c, Skey *k)
 		return m->idate <= k->v;
 	case K_YOUNGER:
 		return m->idate >= k->v;
+	case K_MODSEQ:
+		return m->modseq >= (uint64_t)k->v;
 	case K_LARGER:
 		return m->size > (uint64_t)k->v;
 	case K_SMALLER:

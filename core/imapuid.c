@@ -3,12 +3,16 @@
  * (".NAME.imp") or inside a directory (".imp"), the one file imap4d
  * sessions share. Text:
  *
- *	upas imp 1 VALIDITY NEXT RECENT
- *	UID ID [KEYWORD...]		one line per message, UIDs ascending
+ *	upas imp 2 VALIDITY NEXT RECENT HIGHESTMODSEQ
+ *	UID MODSEQ FLAGS ID [KEYWORD...]	one line per message, UIDs ascending
  *
  * ID is the mailbox's id for the message (core/mbox.h), %XX-encoded where
  * it holds blanks, controls or '%'. RECENT is the highest UID some session
- * took as \Recent. The file is the record: it is read as a stream, line by
+ * took as \Recent. FLAGS are the message's system flags (MF_ bits) as last
+ * seen: a match finding others in the mailbox (any program may set them)
+ * gives the message a new MODSEQ (RFC 7162), as do new messages, keywords
+ * set, and expunges (HIGHESTMODSEQ only). Version 1 files (no MODSEQ, no
+ * FLAGS) are read and written anew as version 2. The file is the record: it is read as a stream, line by
  * line, against the mailbox (never held in memory whole), and replaced
  * (temporary file, fsync, rename) under an flock on it; a locker finding the
  * name moved to a new file locks that one instead. A file that does not
@@ -68,8 +72,12 @@ forget(Imp *p)
 		free(p->kw[i]);
 	free(p->kw);
 	free(p->uid);
+	free(p->mod);
+	free(p->rflags);
 	p->kw = NULL;
 	p->uid = NULL;
+	p->mod = NULL;
+	p->rflags = NULL;
 	p->n = 0;
 	p->mb = NULL;
 	for (i = 0; i < p->nset; i++) {
@@ -128,7 +136,7 @@ static int
 each(Imp *p, int (*fn)(Imp *p, char *line, void *arg), void *arg)
 {
 	char *buf, *line, *nl, *e;
-	unsigned long long v[3];
+	unsigned long long v[4];
 	size_t have = 0;
 	ssize_t got;
 	off_t off = 0;
@@ -150,18 +158,21 @@ each(Imp *p, int (*fn)(Imp *p, char *line, void *arg), void *arg)
 					goto out;
 				continue;
 			}
-			if (strncmp(line, "upas imp 1 ", 11) != 0)
+			if (strncmp(line, "upas imp ", 9) != 0 || (line[9] != '1' && line[9] != '2') || line[10] != ' ')
 				goto out;
+			p->version = line[9] - '0';
 			line += 11;
-			for (i = 0; i < 3; i++) {
+			v[3] = 1;
+			for (i = 0; i < p->version + 2; i++) {
 				v[i] = strtoull(line, &e, 10);
-				if (e == line || v[i] > 0xffffffffu || *e != (i == 2 ? 0 : ' '))
+				if (e == line || (i < 3 && v[i] > 0xffffffffu) || v[i] > (1ULL << 62) ||
+				    *e != (i == p->version + 1 ? 0 : ' '))
 					goto out;
 				line = e + 1;
 			}
-			if (v[0] == 0 || v[1] == 0)
+			if (v[0] == 0 || v[1] == 0 || v[3] == 0)
 				goto out;
-			p->validity = v[0], p->next = v[1], p->recent = v[2];
+			p->validity = v[0], p->next = v[1], p->recent = v[2], p->highest = v[3];
 			hdr = 0;
 		}
 		have -= line - buf;
@@ -194,14 +205,21 @@ static int
 matchline(Imp *p, char *line, void *arg)
 {
 	Match *mt = arg;
-	char *f, *id, *e;
-	unsigned long long u;
+	char *f, *id, *e, *ms = NULL, *fl = NULL;
+	unsigned long long u, mod = 1, flags = 0xff;
 	int lo, hi, mid, c;
 
 	f = strsep(&line, " ");
+	if (p->version == 2) {
+		ms = strsep(&line, " ");
+		fl = strsep(&line, " ");
+	}
 	id = strsep(&line, " ");
 	u = strtoull(f, &e, 10);
 	if (id == NULL || *e != 0 || u <= mt->last || u >= p->next || unesc(id) < 0 || *id == 0)
+		return -1;
+	if (ms != NULL && ((mod = strtoull(ms, &e, 10)) == 0 || *e != 0 || mod > p->highest ||
+	    (flags = strtoull(fl, &e, 10)) > MF_ALL || *e != 0 || *fl == 0))
 		return -1;
 	mt->last = u;
 	for (lo = 0, hi = p->n; lo < hi;) {
@@ -217,6 +235,8 @@ matchline(Imp *p, char *line, void *arg)
 	}
 	lo = mt->byid[lo];
 	p->uid[lo] = u;
+	p->mod[lo] = mod;
+	p->rflags[lo] = flags;
 	if (line != NULL && *line)
 		p->kw[lo] = xstrdup(line);
 	return 0;
@@ -232,16 +252,44 @@ cmpuid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The keywords the caller set for id, else k. */
-static const char *
-kwof(Imp *p, const char *id, const char *k)
+static int
+cmpset0(const void *a, const void *b)
 {
-	int i;
+	return strcmp(((const Impset *)a)->id, ((const Impset *)b)->id);
+}
 
-	for (i = p->nset - 1; i >= 0; i--)
-		if (strcmp(p->set[i].id, id) == 0)
-			return p->set[i].kw;
-	return k;
+static int
+cmpset(const void *a, const void *b)
+{
+	const Impset *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : (x->mod > y->mod) - (x->mod < y->mod);
+}
+
+/* What the caller set for id since the match, or NULL: the set sorted (once) by id, the last setting kept. */
+static Impset *
+setof(Imp *p, const char *id)
+{
+	Impset key;
+	int i, j;
+
+	if (!p->setsorted) {
+		if (p->nset > 1)
+			qsort(p->set, p->nset, sizeof *p->set, cmpset);
+		for (i = j = 0; i < p->nset; i++) {
+			if (i + 1 < p->nset && strcmp(p->set[i].id, p->set[i + 1].id) == 0) {
+				free(p->set[i].id);
+				free(p->set[i].kw);
+				continue;
+			}
+			p->set[j++] = p->set[i];
+		}
+		p->nset = j;
+		p->setsorted = 1;
+	}
+	key.id = (char *)id;
+	return p->nset > 0 ? bsearch(&key, p->set, p->nset, sizeof *p->set, cmpset0) : NULL;
 }
 
 /*
@@ -272,7 +320,7 @@ save(Imp *p)
 		free(v);
 		return -1;
 	}
-	str_fmt(&s, "upas imp 1 %u %u %u\n", p->validity, p->next, p->recent);
+	str_fmt(&s, "upas imp 2 %u %u %u %llu\n", p->validity, p->next, p->recent, (unsigned long long)p->highest);
 	for (i = 0; i <= p->n; i++) {
 		if (i == p->n || s.n > LIM_IDXBUF) {
 			if (mb_writeall(fd, s.p, s.n) < 0)
@@ -281,9 +329,9 @@ save(Imp *p)
 		}
 		if (i == p->n)
 			break;
-		str_fmt(&s, "%u ", p->uid[v[i]]);
+		str_fmt(&s, "%u %llu %d ", p->uid[v[i]], (unsigned long long)p->mod[v[i]], p->rflags[v[i]]);
 		esc(&s, mb_msg(p->mb, v[i])->id);
-		kw = kwof(p, mb_msg(p->mb, v[i])->id, p->kw[v[i]]);
+		kw = p->kw[v[i]];
 		if (kw != NULL && *kw)
 			str_fmt(&s, " %s", kw);
 		str_addc(&s, '\n');
@@ -307,18 +355,26 @@ out:
 	return r;
 }
 
+static int rewrite(Imp *p);
+
 uint32_t
 imp_match(Imp *p, Mailbox *mb)
 {
 	Match mt;
 	uint32_t old = p->validity, first;
-	int i, n = mb_count(mb);
+	uint64_t high;
+	int i, n = mb_count(mb), cur, changed = 0;
 
+	/* what was set since an earlier match goes to the file first */
+	if (p->dirty && p->validity != 0 && p->fd >= 0 && rewrite(p) < 0)
+		return 0;
 	forget(p);
 	p->mb = mb;
 	p->n = n;
 	p->uid = xmalloc((n + 1) * sizeof *p->uid);
 	p->kw = xmalloc((n + 1) * sizeof *p->kw);
+	p->mod = xmalloc((n + 1) * sizeof *p->mod);
+	p->rflags = xmalloc(n + 1);
 	memset(p->uid, 0, (n + 1) * sizeof *p->uid);
 	memset(p->kw, 0, (n + 1) * sizeof *p->kw);
 	memset(&mt, 0, sizeof mt);
@@ -341,41 +397,74 @@ imp_match(Imp *p, Mailbox *mb)
 			p->validity = old + 1;
 		p->next = 1;
 		p->recent = 0;
+		p->highest = 1;
+		p->version = 2;
 		p->dirty = 1;
 	}
 	free(mt.byid);
 	p->saved = p->next;
 	first = p->next;
+	high = p->highest;
+	if (mt.dropped)
+		p->highest++;	/* an expunge is a change too */
 	for (i = 0; i < n; i++) {
-		if (p->uid[i] != 0)
+		cur = mb_msg(mb, i)->flags & (MF_ALL & ~MF_OLD);
+		if (p->uid[i] != 0) {
+			if (p->rflags[i] != cur) {
+				/* flags others set (0xff: a version 1 line, taken as it is) */
+				if (p->rflags[i] != 0xff)
+					p->mod[i] = ++p->highest;
+				p->rflags[i] = cur;
+				changed = 1;
+			}
 			continue;
+		}
 		if (p->next == 0xffffffffu) {
 			seterr("%s: out of UIDs", mb->path);
 			return 0;
 		}
 		p->uid[i] = p->next++;
+		p->mod[i] = ++p->highest;
+		p->rflags[i] = cur;
 	}
 	/* what changed goes to the file at once: later syncs may renumber the mailbox */
-	if ((p->dirty || mt.dropped || p->next != first) && save(p) < 0)
+	if ((p->dirty || changed || mt.dropped || p->next != first || p->highest != high || p->version != 2) &&
+	    save(p) < 0)
 		return p->next == first ? first : 0;
 	return first;
 }
 
 void
-imp_setkw(Imp *p, const char *id, const char *kw)
+imp_setkw(Imp *p, int i, const char *kw)
 {
+	if (i < 0 || i >= p->n)
+		return;
+	if (kw != NULL && *kw == 0)
+		kw = NULL;
+	if ((kw == NULL) == (p->kw[i] == NULL) && (kw == NULL || strcmp(kw, p->kw[i]) == 0))
+		return;
+	free(p->kw[i]);
+	p->kw[i] = kw ? xstrdup(kw) : NULL;
+	p->mod[i] = ++p->highest;
+	/* by id too: the rewrite at unlock finds the line by it */
 	p->set = xrealloc(p->set, (p->nset + 1) * sizeof *p->set);
-	p->set[p->nset].id = xstrdup(id);
-	p->set[p->nset++].kw = kw != NULL && *kw ? xstrdup(kw) : NULL;
+	p->set[p->nset].id = xstrdup(mb_msg(p->mb, i)->id);
+	p->set[p->nset].kw = kw ? xstrdup(kw) : NULL;
+	p->set[p->nset++].mod = p->mod[i];
+	p->setsorted = 0;
 	p->dirty = 1;
 }
 
 const char *
 imp_kw(Imp *p, int i)
 {
-	if (i < 0 || i >= p->n)
-		return NULL;
-	return kwof(p, mb_msg(p->mb, i)->id, p->kw[i]);
+	return i >= 0 && i < p->n ? p->kw[i] : NULL;
+}
+
+uint64_t
+imp_modseq(Imp *p, int i)
+{
+	return i >= 0 && i < p->n ? p->mod[i] : 0;
 }
 
 uint32_t
@@ -404,25 +493,30 @@ static int
 copyline(Imp *p, char *line, void *arg)
 {
 	Copy *c = arg;
-	char *sp = strchr(line, ' '), *id, *kw;
-	const char *nk;
+	char *f[3], *id, *kw, *rest = line;
+	Impset *e;
 	size_t n;
+	int i;
 
-	if (sp == NULL)
-		return -1;
-	id = sp + 1;
-	n = strcspn(id, " ");
-	kw = id[n] ? id + n + 1 : NULL;
-	id = xstrndup(id, n);
+	for (i = 0; i < 3; i++)
+		if ((f[i] = strsep(&rest, " ")) == NULL || rest == NULL)
+			return -1;
+	n = strcspn(rest, " ");
+	kw = rest[n] ? rest + n + 1 : NULL;
+	id = xstrndup(rest, n);
 	if (unesc(id) < 0) {
 		free(id);
 		return -1;
 	}
-	nk = kwof(p, id, kw);
+	e = setof(p, id);
 	free(id);
-	str_addn(&c->s, line, sp + 1 + n - line);
-	if (nk != NULL && *nk)
-		str_fmt(&c->s, " %s", nk);
+	if (e != NULL)
+		str_fmt(&c->s, "%s %llu %s %.*s", f[0], (unsigned long long)e->mod, f[2], (int)n, rest);
+	else
+		str_fmt(&c->s, "%s %s %s %.*s", f[0], f[1], f[2], (int)n, rest);
+	kw = e != NULL ? e->kw : kw;
+	if (kw != NULL && *kw)
+		str_fmt(&c->s, " %s", kw);
 	str_addc(&c->s, '\n');
 	if (c->s.n > LIM_IDXBUF) {
 		c->bad |= mb_writeall(c->fd, c->s.p, c->s.n) < 0;
@@ -431,35 +525,42 @@ copyline(Imp *p, char *line, void *arg)
 	return 0;
 }
 
+/* Write the file anew, as it stands but for what was set; the lock moves to it (see save). */
 static int
 rewrite(Imp *p)
 {
 	char tmp[LIM_PATHNAME + 8];
 	uint32_t v = p->validity, n = p->next, r = p->recent;
+	uint64_t h = p->highest;
 	Copy c;
 
 	memset(&c, 0, sizeof c);
 	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if ((c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
+	if ((c.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0 ||
+	    flock(c.fd, LOCK_EX) < 0) {
 		seterr("%s:", tmp);
+		if (c.fd >= 0)
+			close(c.fd);
 		return -1;
 	}
-	str_fmt(&c.s, "upas imp 1 %u %u %u\n", v, n, r);
-	if (each(p, copyline, &c) < 0 || p->validity != v || p->next != n) {
+	str_fmt(&c.s, "upas imp 2 %u %u %u %llu\n", v, n, r, (unsigned long long)h);
+	if (each(p, copyline, &c) < 0 || p->validity != v || p->next != n || p->version != 2) {
 		seterr("%s: changed under its lock", p->path);
 		c.bad = 2;
 	}
-	p->validity = v, p->next = n, p->recent = r;
+	p->validity = v, p->next = n, p->recent = r, p->highest = h;
 	if (!c.bad && (mb_writeall(c.fd, c.s.p, c.s.n) < 0 || fsync(c.fd) < 0))
 		c.bad = 1;
-	close(c.fd);
 	str_free(&c.s);
 	if (c.bad || rename(tmp, p->path) < 0) {
 		if (c.bad != 2)
 			seterr("%s:", tmp);
+		close(c.fd);
 		unlink(tmp);
 		return -1;
 	}
+	close(p->fd);
+	p->fd = c.fd;
 	p->dirty = 0;
 	return 0;
 }

@@ -12,7 +12,7 @@
 setup
 R=$UPASROOT
 cp -r "$top/configs/root/lib/." "$R/lib/"
-users="alice bob dave carol eve fay gus"
+users="alice bob dave carol eve fay gus hal"
 : >"$R/lib/secrets"
 for u in $users; do
 	printf '%s %spw\n' "$u" "$u" >>"$R/lib/secrets"
@@ -31,7 +31,7 @@ deliver() {	# deliver USER SUBJECT
 	printf 'From: Sender <sender@example.net>\nTo: %s@example.com\nSubject: %s\nMessage-ID: <%s.%s@example.net>\n\nbody of %s\n' \
 		"$1" "$2" "$2" "$1" "$2" | "$UPAS" send "$1"
 }
-for u in alice bob dave carol fay gus; do
+for u in alice bob dave carol fay gus hal; do
 	for i in 1 2 3; do deliver $u "$u-$i"; done
 done
 
@@ -355,6 +355,38 @@ out = b.cmd(b"f", b"FETCH 1:* (FLAGS)")
 res(not any(b"EXPUNGE" in l for l in out), "no EXPUNGE during FETCH", out)
 out = b.cmd(b"n", b"NOOP")
 res(b"* 1 EXPUNGE" in out, "the expunge is told at NOOP", out)
+PY
+
+# --- CONDSTORE (RFC 7162)
+pyt $P <<'PY'
+from it import *
+P = sys.argv[1]
+r = Raw(P); r.cmd(b"l", b"LOGIN hal halpw")
+out = r.cmd(b"s", b"SELECT INBOX (CONDSTORE)")
+hm = re.search(rb"\[HIGHESTMODSEQ (\d+)\]", b" ".join(out))
+res(hm is not None and out[-1].startswith(b"s OK"), "SELECT (CONDSTORE) tells HIGHESTMODSEQ", out)
+hm = int(hm.group(1)) if hm else 0
+out = r.cmd(b"f", b"FETCH 1:* (FLAGS MODSEQ)")
+ms = [int(x) for x in re.findall(rb"MODSEQ \((\d+)\)", b" ".join(out))]
+res(len(ms) == len([l for l in out if b" FETCH " in l]) and ms and max(ms) <= hm, "FETCH MODSEQ", out)
+out = r.cmd(b"t", b"STORE 1 +FLAGS (\\Flagged)")
+m1 = re.search(rb"^\* 1 FETCH \(FLAGS \(.*\\Flagged.*\) MODSEQ \((\d+)\)\)", out[0])
+res(m1 is not None and int(m1.group(1)) > hm, "STORE answers the new MODSEQ", out)
+out = r.cmd(b"c", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % hm)
+res([l.split()[1] for l in out if b" FETCH " in l] == [b"1"] and b"MODSEQ" in out[0], "FETCH CHANGEDSINCE gives what changed", out)
+out = r.cmd(b"u", b"STORE 1,2 (UNCHANGEDSINCE %d) +FLAGS (\\Answered)" % hm)
+res(out[-1].startswith(b"u OK [MODIFIED 1]") and any(l.startswith(b"* 2 FETCH") for l in out) and
+    not any(l.startswith(b"* 1 FETCH") for l in out), "STORE UNCHANGEDSINCE leaves a changed message alone", out)
+b = Raw(P); b.cmd(b"l", b"LOGIN hal halpw"); b.cmd(b"s", b"SELECT INBOX")
+b.cmd(b"k", b"STORE 3 +FLAGS ($Ext)")
+out = r.cmd(b"n", b"NOOP")
+res(any(re.match(rb"\* 3 FETCH \(UID \d+ FLAGS \(.*\$Ext.*\) MODSEQ \(\d+\)\)", l) for l in out), "another session's change comes with its MODSEQ", out)
+out = r.cmd(b"x", b"SEARCH MODSEQ %d" % (hm + 1))
+res(re.match(rb"\* SEARCH 1 2 3 \(MODSEQ \d+\)", out[0]) is not None, "SEARCH MODSEQ", out)
+out = r.cmd(b"y", b"STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+res(re.search(rb"HIGHESTMODSEQ \d+", out[0]) is not None, "STATUS HIGHESTMODSEQ", out)
+out = r.cmd(b"z", b"STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)")
+res(out[-1].startswith(b"z BAD"), "a bad UNCHANGEDSINCE", out)
 PY
 
 # --- SEARCH

@@ -69,7 +69,7 @@ TEST(imapuid_assign)
 	CHECK(imp_match(&p, mb) != 0);
 	CHECK(imp_claimrecent(&p) == 0);
 	CHECK(imp_claimrecent(&p) == 2);
-	imp_setkw(&p, mb_msg(mb, 1)->id, "$Work Later");
+	imp_setkw(&p, 1, "$Work Later");
 	CHECK(imp_unlock(&p) == 0);
 	/* another session reads what was written */
 	memset(&q, 0, sizeof q);
@@ -89,7 +89,7 @@ TEST(imapuid_assign)
 	imp_close(&q);
 	/* a damaged file: new UIDs under a UIDVALIDITY past the old one */
 	text = readfile(imp, 1 << 20, &n);
-	CHECK(text != NULL && strncmp(text, "upas imp 1 ", 11) == 0);
+	CHECK(text != NULL && strncmp(text, "upas imp 2 ", 11) == 0);
 	free(text);
 	fd = open(imp, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0 && write(fd, "garbage\n", 8) == 8);
@@ -134,3 +134,57 @@ TEST(imapuid_maildir)
 	imp_close(&p);
 	mb_close(mb);
 }
+
+/* MODSEQ (RFC 7162): new messages, flags any program sets, keywords,
+ * expunges; a version 1 file is taken over as it is. */
+TEST(imapuid_modseq)
+{
+	char *box = ipath("mod.mbox"), *imp = ipath(".mod.mbox.imp");
+	uint64_t m0, m1, h;
+	Mailbox *mb;
+	Imp p;
+	int fd;
+
+	add(box, "one");
+	add(box, "two");
+	/* a version 1 file from before: its UIDs stand */
+	fd = open(imp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	mb = mb_open(box, MB_RDWR);
+	if (!CHECK(fd >= 0 && mb != NULL))
+		return;
+	dprintf(fd, "upas imp 1 77 9 0\n5 %s\n8 %s $Old\n", mb_msg(mb, 0)->id, mb_msg(mb, 1)->id);
+	close(fd);
+	memset(&p, 0, sizeof p);
+	p.fd = -1;
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0);
+	CHECK(p.validity == 77 && p.uid[0] == 5 && p.uid[1] == 8 && imp_kw(&p, 1) != NULL);
+	m0 = imp_modseq(&p, 0);
+	m1 = imp_modseq(&p, 1);
+	h = p.highest;
+	CHECK(m0 >= 1 && m1 >= 1 && h >= m0 && h >= m1);
+	CHECK(imp_unlock(&p) == 0);
+	/* another program marks message 0 seen: a new MODSEQ at the next match */
+	mb_setflags(mb, 0, MF_SEEN, 0);
+	CHECK(mb_sync(mb) == 0);
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0);
+	CHECK(imp_modseq(&p, 0) > h && imp_modseq(&p, 1) == m1 && p.highest == imp_modseq(&p, 0));
+	h = p.highest;
+	/* keywords */
+	imp_setkw(&p, 1, "$New");
+	CHECK(imp_modseq(&p, 1) == h + 1);
+	CHECK(imp_unlock(&p) == 0);
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0);
+	CHECK(imp_modseq(&p, 1) == h + 1 && strcmp(imp_kw(&p, 1), "$New") == 0 && p.highest == h + 1);
+	/* nothing changed: nothing moves */
+	CHECK(imp_unlock(&p) == 0);
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0 && p.highest == h + 1);
+	CHECK(imp_unlock(&p) == 0);
+	/* an expunge raises HIGHESTMODSEQ */
+	mb_keepdeleted(mb, 1);
+	mb_setflags(mb, 0, MF_EXPUNGE, 0);
+	CHECK(mb_sync(mb) == 0);
+	CHECK(imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0 && p.highest > h + 1 && p.uid[0] == 8);
+	imp_close(&p);
+	mb_close(mb);
+}
+
