@@ -497,7 +497,13 @@ mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used)
 	mb->msg = t->msg;
 	mb->nmsg = t->nmsg;
 	mb->amsg = t->amsg;
-	/* what the scan grew beyond its messages goes back */
+	mb_trim(mb);
+}
+
+/* What a scan grew beyond its messages goes back. */
+void
+mb_trim(Mailbox *mb)
+{
 	if (mb->amsg > mb->nmsg + mb->nmsg / 8 + 64) {
 		mb->amsg = mb->nmsg + 16;
 		mb->msg = xrealloc(mb->msg, mb->amsg * sizeof *mb->msg);
@@ -549,9 +555,13 @@ mb_freemsgs(Mailbox *mb, int from)
 static int
 scan(Mailbox *mb, int locked)
 {
+	int r;
+
 	switch (mb->kind) {
 	case MB_MBOX:
-		return mbox_scan(mb, locked);
+		r = mbox_scan(mb, locked);
+		mb_trim(mb);
+		return r;
 	case MB_MDIR:
 		return mdir_scan(mb);
 	default:

@@ -126,6 +126,7 @@ struct Mailbox {
 };
 Mmsg *mb_add(Mailbox *mb);
 void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_add */
+void mb_trim(Mailbox *mb);	/* give back room a scan did not use */
 int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
 void mb_freemsg(Mmsg *m);
 void mb_freemsgs(Mailbox *mb, int from);
