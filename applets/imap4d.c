@@ -291,6 +291,7 @@ rescan(int mode)
 	if (mb_refresh(S.mb) < 0)
 		return -1;
 	n = mb_count(S.mb);
+	S.imp.claim = !S.ro && mode != Rquiet;
 	if (imp_match(&S.imp, S.mb) == 0)
 		return -1;
 	uid = S.imp.uid;
@@ -299,7 +300,7 @@ rescan(int mode)
 		hangup("[UIDVALIDITY] The mailbox was replaced; select it again.");
 	}
 	if (!S.ro && mode != Rquiet)
-		rec = imp_claimrecent(&S.imp);
+		rec = S.imp.claimed;
 	/* the view's messages, found by UID */
 	v = xmalloc((n + 1) * sizeof *v);
 	for (i = 0; i < n; i++)

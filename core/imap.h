@@ -131,6 +131,8 @@ typedef struct Imp {
 	uint64_t *mod;		/* mod[i]: its MODSEQ (imp_modseq) */
 	unsigned char *rflags;	/* rflags[i]: its system flags as recorded */
 	int n;
+	int claim;		/* set before imp_match: take \\Recent, the old mark into claimed */
+	uint32_t claimed;
 	Impset *set;		/* keywords set since (imp_setkw), by id */
 	int nset, setsorted;
 } Imp;

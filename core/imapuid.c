@@ -427,6 +427,15 @@ imp_match(Imp *p, Mailbox *mb)
 		p->mod[i] = ++p->highest;
 		p->rflags[i] = cur;
 	}
+	if (p->claim) {
+		/* the caller's \\Recent, taken before the file is written */
+		p->claimed = p->recent;
+		if (p->recent != p->next - 1) {
+			p->recent = p->next - 1;
+			p->dirty = 1;
+		}
+		p->claim = 0;
+	}
 	/* what changed goes to the file at once: later syncs may renumber the mailbox */
 	if ((p->dirty || changed || mt.dropped || p->next != first || p->highest != high || p->version != 2) &&
 	    save(p) < 0)
@@ -498,6 +507,12 @@ copyline(Imp *p, char *line, void *arg)
 	size_t n;
 	int i;
 
+	if (p->nset == 0) {
+		/* nothing set: the line as it is */
+		str_adds(&c->s, line);
+		str_addc(&c->s, '\n');
+		goto out;
+	}
 	for (i = 0; i < 3; i++)
 		if ((f[i] = strsep(&rest, " ")) == NULL || rest == NULL)
 			return -1;
@@ -518,6 +533,7 @@ copyline(Imp *p, char *line, void *arg)
 	if (kw != NULL && *kw)
 		str_fmt(&c->s, " %s", kw);
 	str_addc(&c->s, '\n');
+out:
 	if (c->s.n > LIM_IDXBUF) {
 		c->bad |= mb_writeall(c->fd, c->s.p, c->s.n) < 0;
 		str_reset(&c->s);
