@@ -793,19 +793,6 @@ authok(Imapcmd *c, const char *user, const char *how)
 	sendout();
 }
 
-static int
-nameok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > LIM_AUTHUSER)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 static void
 cmd_login(Imapcmd *c)
 {
@@ -824,7 +811,7 @@ cmd_login(Imapcmd *c)
 		reply("%s NO [PRIVACYREQUIRED] Plaintext passwords need TLS.", c->tag);
 		return;
 	}
-	r = nameok(a[0].s, a[0].n) ? secrets_verify(a[0].s, a[1].s) : 0;
+	r = sasl_name(a[0].s, a[0].n) ? secrets_verify(a[0].s, a[1].s) : 0;
 	explicit_bzero(a[1].s, a[1].n);
 	if (r == 1)
 		authok(c, a[0].s, "LOGIN");
@@ -2476,7 +2463,7 @@ imap4d_main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || (keyfile != NULL && certfile == NULL) || (pre != NULL && !nameok(pre, strlen(pre))))
+	if (optind != argc || (keyfile != NULL && certfile == NULL) || (pre != NULL && !sasl_name(pre, strlen(pre))))
 		usage();
 	S.dbg = -1;
 	S.imp.fd = -1;

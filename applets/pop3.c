@@ -138,20 +138,6 @@ plainok(void)
 	return S.plainok || tls_active(&S.c);
 }
 
-/* A name to look up in lib/secrets: printable, no blanks, bounded. */
-static int
-authname(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > LIM_AUTHUSER)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /*
  * The message as RETR and TOP send it: every line ends in CRLF (a CR
  * already before the LF is not doubled), a last line without a newline gets
@@ -528,7 +514,7 @@ cmd_user(char *arg)
 		reply("-ERR [AUTH] plaintext passwords are refused without TLS");
 		return;
 	}
-	if (!authname(arg)) {
+	if (!sasl_name(arg, strlen(arg))) {
 		bad("syntax: USER name");
 		return;
 	}
@@ -577,7 +563,7 @@ cmd_apop(char *arg)
 	*d++ = 0;
 	for (i = 0; d[i] != 0 && hexdigit(d[i]) >= 0; i++)
 		d[i] |= 0x20;
-	if (!authname(arg) || i != 32 || d[i] != 0) {
+	if (!sasl_name(arg, strlen(arg)) || i != 32 || d[i] != 0) {
 		bad("syntax: APOP name digest");
 		return;
 	}

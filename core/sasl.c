@@ -67,9 +67,8 @@ sasl_known(const char *mech)
 	    strcasecmp(mech, "CRAM-MD5") == 0;
 }
 
-/* An identity we look up: printable, no blanks, bounded. */
-static int
-authname(const char *u, size_t n)
+int
+sasl_name(const char *u, size_t n)
 {
 	size_t i;
 
@@ -84,7 +83,7 @@ authname(const char *u, size_t n)
 static void
 who(Sasl *s, const char *u)
 {
-	snprintf(s->user, sizeof s->user, "%s", u != NULL && authname(u, strlen(u)) ? u : "?");
+	snprintf(s->user, sizeof s->user, "%s", u != NULL && sasl_name(u, strlen(u)) ? u : "?");
 }
 
 /*
@@ -138,7 +137,7 @@ plain(Sasl *s, const char *ir)
 	}
 	pw = u + un + 1;
 	who(s, u);
-	if (strlen(pw) != (size_t)n - (zn + un + 2) || !authname(u, un) || (zn > 0 && strcmp(z, u) != 0))
+	if (strlen(pw) != (size_t)n - (zn + un + 2) || !sasl_name(u, un) || (zn > 0 && strcmp(z, u) != 0))
 		r = SASL_FAIL;
 	else if ((r = secrets_verify(u, pw)) < 0)
 		r = SASL_TEMP;
@@ -160,7 +159,7 @@ login(Sasl *s, const char *ir)
 	who(s, (char *)u);
 	if ((n = response(s, NULL, "Password:", 9, pw, sizeof pw)) < 0)
 		return n;
-	if (!authname((char *)u, un) || strlen((char *)pw) != (size_t)n)
+	if (!sasl_name((char *)u, un) || strlen((char *)pw) != (size_t)n)
 		r = SASL_FAIL;
 	else if ((r = secrets_verify((char *)u, (char *)pw)) < 0)
 		r = SASL_TEMP;
@@ -191,7 +190,7 @@ cram(Sasl *s, const char *ir)
 		return SASL_FAIL;
 	*sp++ = 0;
 	who(s, (char *)buf);
-	if (!authname((char *)buf, sp - 1 - (char *)buf))
+	if (!sasl_name((char *)buf, sp - 1 - (char *)buf))
 		return SASL_FAIL;
 	r = secrets_get((char *)buf, secret, sizeof secret);
 	if (r == SEC_PLAIN) {

@@ -33,6 +33,8 @@ typedef struct Sasl {
 
 /* For an exchange: the response line from b, its end removed; its length, or SASL_IO or SASL_LONG. */
 int sasl_getline(Bio *b, char *line, size_t max);
+/* An identity to look up: n octets, printable, no blanks, at most LIM_AUTHUSER. */
+int sasl_name(const char *u, size_t n);
 /* Is mech one we know: PLAIN, LOGIN or CRAM-MD5, any case. */
 int sasl_known(const char *mech);
 /* Run mech with the initial response ir (NULL for none; "=" is an empty one). */
