@@ -297,7 +297,7 @@ static int
 rescan(Mailbox *mb)
 {
 	static const char *subs[] = { "new", "cur" };
-	char file[600];
+	char file[600], name[512];
 	Mmsg **old, key, *kp = &key, **hit, *m;
 	struct dirent *d;
 	struct stat st;
@@ -305,25 +305,27 @@ rescan(Mailbox *mb)
 	size_t k;
 	DIR *dir;
 	char *used;
-	int i, fd;
+	int i, j, fd;
 
+	/*
+	 * Messages known from the index or the last scan are updated where
+	 * they are; only new ones are made, in t: no second array of them all.
+	 */
 	used = xmalloc(mb->nmsg + 1);
 	memset(used, 0, mb->nmsg + 1);
 	old = xmalloc((mb->nmsg + 1) * sizeof *old);
 	for (i = 0; i < mb->nmsg; i++)
 		old[i] = &mb->msg[i];
-	qsort(old, mb->nmsg, sizeof *old, cmpid);
+	if (mb->nmsg > 1)
+		qsort(old, mb->nmsg, sizeof *old, cmpid);
 	memset(&t, 0, sizeof t);
-	mb_reserve(&t, mb->nmsg + 16);
+	key.id = name;
 	for (k = 0; k < nelem(subs); k++) {
 		if ((fd = openat(mb->fd, subs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 		    (dir = fdopendir(fd)) == NULL) {
 			seterr("%s/%s:", mb->path, subs[k]);
 			if (fd >= 0)
 				close(fd);
-			for (i = 0; i < mb->nmsg; i++)
-				if (used[i])
-					memset(old[i], 0, sizeof *old[i]);
 			mb_freemsgs(mb, 0);
 			mb_freemsgs(&t, 0);
 			free(t.msg);
@@ -334,13 +336,11 @@ rescan(Mailbox *mb)
 		while ((d = readdir(dir)) != NULL) {
 			if (d->d_name[0] == '.' || snprintf(file, sizeof file, "%s/%s", subs[k], d->d_name) >= (int)sizeof file)
 				continue;
-			key.id = xstrndup(d->d_name, strcspn(d->d_name, ":"));
-			hit = bsearch(&kp, old, mb->nmsg, sizeof *old, cmpid);
-			m = mb_add(&t);
+			snprintf(name, sizeof name, "%.*s", (int)strcspn(d->d_name, ":"), d->d_name);
+			hit = mb->nmsg > 0 ? bsearch(&kp, old, mb->nmsg, sizeof *old, cmpid) : NULL;
 			if (hit && !used[hit - old]) {
 				used[hit - old] = 1;
-				*m = **hit;
-				free(key.id);
+				m = *hit;
 				if (strcmp(m->file, file) != 0) {
 					free(m->file);
 					m->file = xstrdup(file);
@@ -350,25 +350,51 @@ rescan(Mailbox *mb)
 			    (fstatat(mb->fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))) {
 				/* a regular file named by its time needs no stat: the size
 				 * comes from ",S=" or when it is read */
-				m->id = key.id;
+				m = mb_add(&t);
+				m->id = xstrdup(name);
 				m->file = xstrdup(file);
 				m->size = st.st_size;
 				m->date = atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime;
 				m->sender = NULL;	/* read when asked: mb_sender */
 				mb->dirty = 1;
-			} else {
-				free(key.id);
-				t.nmsg--;
+			} else
 				continue;
-			}
 			m->dflags = nameflags(d->d_name) | (k == 1 ? MF_OLD : 0);
 			m->flags = m->dflags;
 		}
 		closedir(dir);
 	}
-	if (t.nmsg > 1)
-		qsort(t.msg, t.nmsg, sizeof *t.msg, cmparrival);
-	mb_adopt(mb, &t, old, used);
+	/* the known that are gone go, the new join, all in order of arrival */
+	for (i = j = 0; i < mb->nmsg; i++) {
+		if (!used[i]) {
+			mb_freemsg(old[i]);
+			old[i]->id = NULL;	/* marked gone */
+			mb->dirty = 1;
+		}
+	}
+	for (i = j = 0; i < mb->nmsg; i++)
+		if (mb->msg[i].id != NULL)
+			mb->msg[j++] = mb->msg[i];
+	mb->nmsg = j;
+	if (mb->nmsg == 0) {
+		/* all new (the first scan): t's array is the mailbox's */
+		free(mb->msg);
+		mb->msg = t.msg;
+		mb->nmsg = t.nmsg;
+		mb->amsg = t.amsg;
+	} else {
+		if (t.nmsg > 0) {
+			mb_reserve(mb, mb->nmsg + t.nmsg);
+			memcpy(mb->msg + mb->nmsg, t.msg, t.nmsg * sizeof *t.msg);
+			mb->nmsg += t.nmsg;
+		}
+		free(t.msg);
+	}
+	free(old);
+	free(used);
+	if (mb->nmsg > 1)
+		qsort(mb->msg, mb->nmsg, sizeof *mb->msg, cmparrival);
+	mb_trim(mb);
 	if (mb->mode == MB_RDWR)
 		sweeptmp(mb);
 	return 0;
