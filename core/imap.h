@@ -152,9 +152,6 @@ const char *imp_kw(Imp *p, int i);
 uint64_t imp_modseq(Imp *p, int i);
 /* Keywords for message i, a new MODSEQ when they change; written at imp_unlock. */
 void imp_setkw(Imp *p, int i, const char *kw);
-/* The recent mark before it moves past every UID given: the caller's
- * \Recent messages are those above it. */
-uint32_t imp_claimrecent(Imp *p);
 /* Write what was set since the match, then unlock. */
 int imp_unlock(Imp *p);
 void imp_close(Imp *p);

@@ -476,18 +476,6 @@ imp_modseq(Imp *p, int i)
 	return i >= 0 && i < p->n ? p->mod[i] : 0;
 }
 
-uint32_t
-imp_claimrecent(Imp *p)
-{
-	uint32_t r = p->recent;
-
-	if (p->recent != p->next - 1) {
-		p->recent = p->next - 1;
-		p->dirty = 1;
-	}
-	return r;
-}
-
 /*
  * Keywords and the recent mark set since the match: the file rewritten
  * with them, line by line as it stands (the mailbox may have changed under

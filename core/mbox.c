@@ -45,20 +45,6 @@ mb_type(const char *path)
 char mb_appended[512];
 
 int
-mb_find(Mailbox *mb, const char *a)
-{
-	unsigned long long off = 0;
-	int i;
-
-	if (*a == '@')
-		off = strtoull(a + 1, NULL, 10);
-	for (i = mb->nmsg - 1; i >= 0; i--)
-		if (*a == '@' ? mb->msg[i].off == off && mb->kind == MB_MBOX : strcmp(mb->msg[i].id, a) == 0)
-			return i;
-	return -1;
-}
-
-int
 mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n)
 {
 	int kind = mb_type(path);

@@ -23,7 +23,7 @@
 int mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 extern int mb_lockwait;
 /* After mb_append: the new message's id (Maildir, mdir), or "@OFFSET" of
- * its From line (mbox); mb_find looks it up after a scan. */
+ * its From line (mbox), to find it again after a scan. */
 extern char mb_appended[512];		/* seconds to wait for a mailbox lock; LIM_MBOX_LOCKWAIT */
 
 enum { MB_MBOX = 1, MB_MDIR, MB_MAILDIR };
@@ -61,8 +61,6 @@ typedef struct Mmsg {
 typedef struct Mailbox Mailbox;
 
 enum { MB_RDONLY = 0, MB_RDWR = 1 };
-/* The message mb_appended names, after a scan: its index, or -1. */
-int mb_find(Mailbox *mb, const char *appended);
 /* Open and scan, reusing the index where it is still true. */
 Mailbox *mb_open(const char *path, int mode);
 /* Scan again: messages others appended or removed. Flag changes not yet
