@@ -71,15 +71,6 @@ unesc(const char *w)
 	return s;
 }
 
-/* A Maildir message's id: its name without the directory and the flags. */
-static char *
-maildirid(const char *file)
-{
-	const char *b = strchr(file, '/');
-
-	b = b ? b + 1 : file;
-	return xstrndup(b, strcspn(b, ":"));
-}
 
 static int
 parseline(Mailbox *mb, char *line)
@@ -88,6 +79,7 @@ parseline(Mailbox *mb, char *line)
 	unsigned long long v[5];
 	long long date;
 	long flags;
+	char *file;
 	Mmsg *m;
 	int i;
 
@@ -113,20 +105,25 @@ parseline(Mailbox *mb, char *line)
 	m = mb_add(mb);
 	m->h = v[0];
 	m->off = v[1];
-	m->hoff = v[2];
+	m->hlen = v[2] - v[1];
 	m->end = v[3];
 	m->size = v[4];
 	m->flags = m->dflags = flags;
 	m->date = date;
-	m->file = unesc(w[7]);
-	m->sender = strcmp(w[8], "*") == 0 ? NULL : unesc(w[8]);
-	if (m->file == NULL || (m->sender == NULL && strcmp(w[8], "*") != 0))
-		return -1;
 	if (mb->kind == MB_MBOX)
-		return m->off < m->hoff && m->hoff <= m->end ? 0 : -1;
-	if (m->file[0] == 0)
+		return v[1] < v[2] && v[2] <= v[3] && v[2] - v[1] <= LIM_MBOXBUF ? 0 : -1;
+	/* the sender (w[8]) is read from the message when asked */
+	if ((file = unesc(w[7])) == NULL || file[0] == 0 || strchr(file, '/') != strrchr(file, '/') ||
+	    (mb->kind == MB_MAILDIR && strncmp(file, "new/", 4) != 0 && strncmp(file, "cur/", 4) != 0) ||
+	    (mb->kind == MB_MDIR && strchr(file, '/') != NULL)) {
+		free(file);
 		return -1;
-	m->id = mb->kind == MB_MAILDIR ? maildirid(m->file) : xstrdup(m->file);
+	}
+	if (mb->kind == MB_MAILDIR)
+		m->id = mb_newid(file, file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
+	else
+		m->id = mb_newid("", file, strlen(file), "");
+	free(file);
 	return 0;
 }
 
@@ -215,7 +212,7 @@ bad:
 int
 idx_save(Mailbox *mb)
 {
-	char path[LIM_PATHNAME], tmp[LIM_PATHNAME + 32];
+	char path[LIM_PATHNAME], tmp[LIM_PATHNAME + 32], file[600];
 	unsigned long long sum = 0;
 	Str s = { 0 };
 	Mmsg *m;
@@ -242,14 +239,11 @@ idx_save(Mailbox *mb)
 			break;
 		m = &mb->msg[i];
 		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
-		    (unsigned long long)m->hoff, (unsigned long long)m->end, (unsigned long long)m->size,
+		    (unsigned long long)(m->off + m->hlen), (unsigned long long)m->end, (unsigned long long)m->size,
 		    m->dflags, (long long)m->date);
-		esc(&s, m->file);
+		esc(&s, mb->kind == MB_MBOX ? "" : mb_file(m, file, sizeof file));
 		str_addc(&s, ' ');
-		if (m->sender == NULL)
-			str_addc(&s, '*');	/* not read yet */
-		else
-			esc(&s, m->sender);
+		str_addc(&s, '*');	/* the sender: read when asked */
 		str_addc(&s, '\n');
 	}
 	str_fmt(&s, "end %llx\n", sum);

@@ -191,6 +191,14 @@ returnpath(int dfd, const char *file)
 	return xstrdup("");
 }
 
+/* The id for the file "new/name" or "cur/name:2,FS": the name, with
+ * the directory before and the info after it (mb_file). */
+static char *
+fileid(const char *file)
+{
+	return mb_newid(file, file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
+}
+
 static int
 cmpid(const void *a, const void *b)
 {
@@ -297,7 +305,7 @@ static int
 rescan(Mailbox *mb)
 {
 	static const char *subs[] = { "new", "cur" };
-	char file[600], name[512];
+	char file[600], name[512], had[600];
 	Mmsg **old, key, *kp = &key, **hit, *m;
 	struct dirent *d;
 	struct stat st;
@@ -341,9 +349,9 @@ rescan(Mailbox *mb)
 			if (hit && !used[hit - old]) {
 				used[hit - old] = 1;
 				m = *hit;
-				if (strcmp(m->file, file) != 0) {
-					free(m->file);
-					m->file = xstrdup(file);
+				if (strcmp(mb_file(m, had, sizeof had), file) != 0) {
+					mb_freeid(m->id);
+					m->id = fileid(file);
 					mb->dirty = 1;
 				}
 			} else if ((d->d_type == DT_REG && atoll(d->d_name) > 0 && (st.st_size = namesize(d->d_name)) >= 0) ||
@@ -351,11 +359,9 @@ rescan(Mailbox *mb)
 				/* a regular file named by its time needs no stat: the size
 				 * comes from ",S=" or when it is read */
 				m = mb_add(&t);
-				m->id = xstrdup(name);
-				m->file = xstrdup(file);
+				m->id = fileid(file);
 				m->size = st.st_size;
 				m->date = atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime;
-				m->sender = NULL;	/* read when asked: mb_sender */
 				mb->dirty = 1;
 			} else
 				continue;
@@ -367,8 +373,7 @@ rescan(Mailbox *mb)
 	/* the known that are gone go, the new join, all in order of arrival */
 	for (i = j = 0; i < mb->nmsg; i++) {
 		if (!used[i]) {
-			mb_freemsg(old[i]);
-			old[i]->id = NULL;	/* marked gone */
+			mb_freemsg(old[i]);	/* id NULL: marked gone */
 			mb->dirty = 1;
 		}
 	}
@@ -417,35 +422,34 @@ locate(Mailbox *mb, Mmsg *m)
 	}
 	while (!found && (d = readdir(dir)) != NULL)
 		if (strncmp(d->d_name, m->id, n) == 0 && d->d_name[n] == ':') {
-			free(m->file);
-			m->file = xmalloc(strlen(d->d_name) + 5);
-			sprintf(m->file, "cur/%s", d->d_name);
+			mb_freeid(m->id);
+			m->id = mb_newid("cur/", d->d_name, n, d->d_name + n);
 			found = 1;
 		}
 	closedir(dir);
 	return found ? 0 : -1;
 }
 
-const char *
+char *
 maildir_sender(Mailbox *mb, Mmsg *m)
 {
-	if (m->sender == NULL) {
-		m->sender = returnpath(mb->fd, m->file);
-		mb->dirty = 1;
-	}
-	return m->sender;
+	char file[600];
+
+	return returnpath(mb->fd, mb_file(m, file, sizeof file));
 }
 
 int
 maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 {
 	size_t n, n0 = out->n;
+	char file[600];
 	int r;
 
-	if ((r = readfileinto(mb->fd, m->file, LIM_MBOXMSG, out)) < 0 && errno == ENOENT && locate(mb, m) == 0)
-		r = readfileinto(mb->fd, m->file, LIM_MBOXMSG, out);
+	if ((r = readfileinto(mb->fd, mb_file(m, file, sizeof file), LIM_MBOXMSG, out)) < 0 && errno == ENOENT &&
+	    locate(mb, m) == 0)
+		r = readfileinto(mb->fd, mb_file(m, file, sizeof file), LIM_MBOXMSG, out);
 	if (r < 0) {
-		seterr("%s/%s:", mb->path, m->file);
+		seterr("%s/%s:", mb->path, file);
 		return -1;
 	}
 	n = out->n - n0;
@@ -473,41 +477,44 @@ syncdir(Mailbox *mb, const char *sub)
 int
 maildir_sync(Mailbox *mb)
 {
-	char name[600];
+	char name[640], file[600];
 	int i, j, r = 0, changed = 0;
 	Mmsg *m;
 
 	for (i = j = 0; i < mb->nmsg; i++) {
 		m = &mb->msg[i];
+		mb_file(m, file, sizeof file);
 		if (mb_gone(mb, m)) {
 			/*
 			 * Out of new/ or cur/ into tmp/, which no reader shows: a
 			 * rename costs a third of an unlink, and mb_purge unlinks
 			 * once the caller has answered.
 			 */
-			snprintf(name, sizeof name, "tmp/%s.expunged", strchr(m->file, '/') + 1);
-			if (renameat(mb->fd, m->file, mb->fd, name) == 0 || (errno == ENOENT &&
-			    (locate(mb, m) < 0 || (snprintf(name, sizeof name, "tmp/%s.expunged", strchr(m->file, '/') + 1),
-			    renameat(mb->fd, m->file, mb->fd, name) == 0) || errno == ENOENT))) {
+			snprintf(name, sizeof name, "tmp/%s.expunged", file + 4);
+			if (renameat(mb->fd, file, mb->fd, name) == 0 || (errno == ENOENT &&
+			    (locate(mb, m) < 0 || (mb_file(m, file, sizeof file),
+			    snprintf(name, sizeof name, "tmp/%s.expunged", file + 4),
+			    renameat(mb->fd, file, mb->fd, name) == 0) || errno == ENOENT))) {
 				mb->purge = xrealloc(mb->purge, (mb->npurge + 1) * sizeof *mb->purge);
 				mb->purge[mb->npurge++] = xstrdup(name);
 				mb_freemsg(m);
 				changed = 1;
 				continue;
 			}
-			seterr("%s/%s:", mb->path, m->file);
+			seterr("%s/%s:", mb->path, file);
 			r = -1;
 		} else if (m->flags != m->dflags) {
 			m->flags |= MF_OLD;
-			flagname(name, sizeof name, m->file, m->flags);
-			if (renameat(mb->fd, m->file, mb->fd, name) == 0 || (errno == ENOENT && locate(mb, m) == 0 &&
-			    (flagname(name, sizeof name, m->file, m->flags), renameat(mb->fd, m->file, mb->fd, name) == 0))) {
-				free(m->file);
-				m->file = xstrdup(name);
+			flagname(name, sizeof name, file, m->flags);
+			if (renameat(mb->fd, file, mb->fd, name) == 0 || (errno == ENOENT && locate(mb, m) == 0 &&
+			    (flagname(name, sizeof name, mb_file(m, file, sizeof file), m->flags),
+			    renameat(mb->fd, file, mb->fd, name) == 0))) {
+				mb_freeid(m->id);
+				m->id = fileid(name);
 				m->dflags = m->flags;
 				changed = 1;
 			} else {
-				seterr("%s/%s:", mb->path, m->file);
+				seterr("%s/%s:", mb->path, file);
 				r = -1;
 			}
 		}

@@ -144,7 +144,7 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 	const char *p;
 	size_t len, blank = 0;
 	uint64_t off;
-	int bol, k, found = 0, hdr = 0, prevblank = 1, skip = 0, vol = 0;
+	int bol, k, found = 0, hdr = 0, prevblank = 1, skip = 0, vol = 0, sf = 0;
 	char *sender;
 	time_t date;
 
@@ -161,9 +161,9 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			}
 			m = mb_add(mb);
 			m->off = off;
-			m->hoff = off + len;
+			m->hlen = len;
+			sf = 0;
 			free(sender);	/* read again from the From line when asked (mb_sender) */
-			m->sender = NULL;
 			m->date = date;
 			m->h = mb_hash(0, p, len);
 			hdr = 1;
@@ -184,10 +184,11 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			vol = hdr && volatileline(p, len);
 		if (hdr && prevblank)
 			hdr = 0;
-		else if (hdr && bol && mb_statusline(p, len, &m->dflags)) {
+		else if (hdr && bol && mb_statusline(p, len, &sf)) {
+			m->dflags |= sf;
 			skip = p[len - 1] != '\n';
 			continue;
-		} else if (hdr && !vol && off < m->hoff + LIM_MBOXBUF)
+		} else if (hdr && !vol && off < m->off + m->hlen + LIM_MBOXBUF)
 			m->h = mb_hash(m->h, p, len);
 		m->size += len - (bol && mb_unquoteline(p, len));
 	}
@@ -225,8 +226,8 @@ setids(Mailbox *mb)
 		else
 			snprintf(id, sizeof id, "%016llx-%d", (unsigned long long)v[i]->h, dup);
 		if (v[i]->id == NULL || strcmp(v[i]->id, id) != 0) {
-			free(v[i]->id);
-			v[i]->id = xstrdup(id);
+			mb_freeid(v[i]->id);
+			v[i]->id = mb_newid("", id, strlen(id), "");
 		}
 	}
 	free(v);
@@ -235,7 +236,7 @@ setids(Mailbox *mb)
 static int
 samemsg(const Mmsg *a, const Mmsg *b)
 {
-	return a->off == b->off && a->hoff == b->hoff && a->end == b->end && a->h == b->h &&
+	return a->off == b->off && a->hlen == b->hlen && a->end == b->end && a->h == b->h &&
 	    a->size == b->size && a->dflags == b->dflags;
 }
 
@@ -526,13 +527,13 @@ mbox_read(Mailbox *mb, Mmsg *m, Str *out)
 	buf = xmalloc(n + 1);
 	r = pread(mb->fd, buf, n, m->off);
 	if (r != (ssize_t)n || n < 5 || memcmp(buf, "From ", 5) != 0 ||
-	    (nl = memchr(buf, '\n', n)) == NULL || (uint64_t)(nl - buf) + 1 != m->hoff - m->off ||
+	    (nl = memchr(buf, '\n', n)) == NULL || (uint64_t)(nl - buf) + 1 != m->hlen ||
 	    digest(buf, n) != m->h) {
 		free(buf);
 		seterr("%s: changed by another program; scan it again", mb->path);
 		return -1;
 	}
-	mb_unmbox(out, buf + (m->hoff - m->off), m->end - m->hoff, 1, NULL);
+	mb_unmbox(out, buf + m->hlen, m->end - m->off - m->hlen, 1, NULL);
 	free(buf);
 	return 0;
 }
@@ -700,7 +701,7 @@ writejournal(Mailbox *mb, int i0, const char *jp, Journal *j)
 		if (m->flags == m->dflags)
 			str_addn(&s, buf, n);
 		else
-			rewritemsg(mb, &s, buf, n, m->hoff - m->off, m->flags);
+			rewritemsg(mb, &s, buf, n, m->hlen, m->flags);
 		if (mb_writeall(jfd, s.p, s.n) < 0)
 			goto fail;
 		j->h = mb_hash(j->h, s.p, s.n);
@@ -784,18 +785,23 @@ fail:
 	return -1;
 }
 
-/* The envelope sender from the message's From line, read again. */
-void
+/* The envelope sender from the From line at off in fd (n octets at most), or "". */
+char *
+mb_senderat(int fd, uint64_t off, size_t n)
+{
+	char buf[LIM_PATH + 128], *nl, *sender;
+	ssize_t r;
+	time_t date;
+
+	r = pread(fd, buf, n < sizeof buf - 1 ? n : sizeof buf - 1, off);
+	if (r <= 0 || (nl = memchr(buf, '\n', r)) == NULL || mb_parsefrom(buf, nl + 1 - buf, &sender, &date) < 0)
+		return xstrdup("");
+	return sender;
+}
+
+char *
 mbox_sender(Mailbox *mb, Mmsg *m)
 {
-	char buf[LIM_PATH + 128];
-	ssize_t n;
-	time_t date;
-	char *nl;
-
-	n = pread(mb->fd, buf, m->hoff - m->off < sizeof buf - 1 ? m->hoff - m->off : sizeof buf - 1, m->off);
-	if (n <= 0 || (nl = memchr(buf, '\n', n)) == NULL || mb_parsefrom(buf, nl + 1 - buf, &m->sender, &date) < 0)
-		m->sender = xstrdup("");
-	mb->dirty = 1;
+	return mb_senderat(mb->fd, m->off, m->hlen);
 }
 

@@ -519,12 +519,43 @@ mb_reserve(Mailbox *mb, int n)
 	}
 }
 
+char *
+mb_newid(const char *dir, const char *id, size_t n, const char *rest)
+{
+	size_t nr = strlen(rest);
+	char *p = xmalloc(4 + n + 1 + nr + 1);
+
+	memset(p, 0, 4);
+	memcpy(p, dir, strnlen(dir, 4));
+	memcpy(p + 4, id, n);
+	p[4 + n] = 0;
+	memcpy(p + 4 + n + 1, rest, nr + 1);
+	return p + 4;
+}
+
+void
+mb_freeid(char *id)
+{
+	if (id)
+		free(id - 4);
+}
+
+const char *
+mb_file(const Mmsg *m, char *buf, size_t n)
+{
+	const char *id = m->id;
+
+	if (id == NULL)
+		buf[0] = 0;
+	else
+		snprintf(buf, n, "%.4s%s%s", id - 4, id, id + strlen(id) + 1);
+	return buf;
+}
+
 void
 mb_freemsg(Mmsg *m)
 {
-	free(m->id);
-	free(m->sender);
-	free(m->file);
+	mb_freeid(m->id);
 	memset(m, 0, sizeof *m);
 }
 
@@ -685,13 +716,22 @@ mb_read(Mailbox *mb, int i, Str *out)
 const char *
 mb_sender(Mailbox *mb, int i)
 {
+	free(mb->sender);
+	mb->sender = NULL;
 	if (i < 0 || i >= mb->nmsg)
 		return "";
-	if (mb->msg[i].sender == NULL && mb->kind == MB_MAILDIR)
-		maildir_sender(mb, &mb->msg[i]);
-	else if (mb->msg[i].sender == NULL && mb->kind == MB_MBOX)
-		mbox_sender(mb, &mb->msg[i]);
-	return mb->msg[i].sender ? mb->msg[i].sender : "";
+	switch (mb->kind) {
+	case MB_MBOX:
+		mb->sender = mbox_sender(mb, &mb->msg[i]);
+		break;
+	case MB_MDIR:
+		mb->sender = mdir_sender(mb, &mb->msg[i]);
+		break;
+	default:
+		mb->sender = maildir_sender(mb, &mb->msg[i]);
+		break;
+	}
+	return mb->sender ? mb->sender : "";
 }
 
 void
@@ -763,5 +803,6 @@ mb_close(Mailbox *mb)
 	if (mb->fd >= 0)
 		close(mb->fd);
 	free(mb->path);
+	free(mb->sender);
 	free(mb);
 }

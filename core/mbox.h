@@ -44,19 +44,21 @@ enum {
 
 typedef struct Mmsg {
 	char *id;		/* stable while the message exists: Maildir base name,
-				 * mdir file name, mbox digest of From line and header */
-	char *sender;		/* envelope sender: From line, Maildir Return-Path, or "";
-				 * NULL until mb_sender reads it */
+				 * mdir file name, mbox digest of From line and header;
+				 * made by mb_newid (the file's name around it: mb_file) */
 	time_t date;		/* arrival: From line, Maildir name */
 	uint64_t size;		/* octets mb_read gives; Maildir: 0 until read
 				 * unless the name says (",S=") */
-	int flags;		/* current; mb_sync writes them */
-	/* the format's own */
-	int dflags;		/* as on disk */
-	uint64_t off, hoff, end;	/* mbox: From line, header, next separator */
-	uint64_t h;		/* mbox: digest of the From line and header */
-	char *file;		/* mdir: "secs.NN"; Maildir: "new/name" or "cur/name:2,FS" */
+	/* mbox */
+	uint64_t off, end;	/* From line, next separator */
+	uint64_t h;		/* digest of the From line and header */
+	uint32_t hlen;		/* the From line's length: the header is at off + hlen */
+	unsigned char flags;	/* current; mb_sync writes them */
+	unsigned char dflags;	/* as on disk */
 } Mmsg;
+/* The file of a Maildir or mdir message, relative to the mailbox
+ * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's. */
+const char *mb_file(const Mmsg *m, char *buf, size_t n);
 
 typedef struct Mailbox Mailbox;
 
@@ -73,7 +75,7 @@ int mb_kind(Mailbox *mb);
  * stored has LF line ends and a final newline), mbox quoting undone, the
  * mbox Status:/X-Status: lines (the flags) left out. */
 int mb_read(Mailbox *mb, int i, Str *out);
-/* Message i's envelope sender, or "". */
+/* Message i's envelope sender, or "": valid until the next call. */
 const char *mb_sender(Mailbox *mb, int i);
 void mb_setflags(Mailbox *mb, int i, int set, int clear);
 /* Write changed flags and expunge every message marked MF_DELETED, under
@@ -121,16 +123,22 @@ struct Mailbox {
 				 * marks what mb_sync removes (IMAP); else MF_DELETED does */
 	char **purge;		/* Maildir: expunged files moved to tmp/, unlinked by mb_purge */
 	int npurge;
+	char *sender;		/* what mb_sender last gave */
 };
 Mmsg *mb_add(Mailbox *mb);
 void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_add */
 void mb_trim(Mailbox *mb);	/* give back room a scan did not use */
 int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
 void mb_freemsg(Mmsg *m);
+/* An id: dir ("cur/", "new/" or ""), the id's n octets, then rest (a
+ * Maildir name's ":2,FS"), one allocation that mb_freeid frees. */
+char *mb_newid(const char *dir, const char *id, size_t n, const char *rest);
+void mb_freeid(char *id);
 void mb_freemsgs(Mailbox *mb, int from);
 void mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used);
 int mb_fromline(char *buf, size_t n, const char *sender, time_t when);
 int mb_parsefrom(const char *line, size_t n, char **sender, time_t *date);
+char *mb_senderat(int fd, uint64_t off, size_t n);
 void mb_quote(Str *out, const char *msg, size_t n, int quote);
 int mb_unquoteline(const char *p, size_t n);
 int mb_statusline(const char *p, size_t n, int *flags);
@@ -147,7 +155,7 @@ int mb_rescan(Mailbox *mb, int locked);
 int mbox_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 int mbox_scan(Mailbox *mb, int locked);
 int mbox_read(Mailbox *mb, Mmsg *m, Str *out);
-void mbox_sender(Mailbox *mb, Mmsg *m);
+char *mbox_sender(Mailbox *mb, Mmsg *m);
 int mbox_sync(Mailbox *mb);
 int mdir_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 int mdir_scan(Mailbox *mb);
@@ -157,7 +165,8 @@ int mb_flockdir(int fd, const char *path);
 int maildir_append(const char *path, const char *msg, size_t n);
 int maildir_scan(Mailbox *mb);
 int maildir_read(Mailbox *mb, Mmsg *m, Str *out);
-const char *maildir_sender(Mailbox *mb, Mmsg *m);
+char *maildir_sender(Mailbox *mb, Mmsg *m);
+char *mdir_sender(Mailbox *mb, Mmsg *m);
 int maildir_sync(Mailbox *mb);
 
 /* index.c: the per-mailbox index, a cache never trusted blindly (mdir's

@@ -128,7 +128,7 @@ cmpent(const void *a, const void *b)
 static int
 cmpfile(const void *a, const void *b)
 {
-	return strcmp((*(Mmsg *const *)a)->file, (*(Mmsg *const *)b)->file);
+	return strcmp((*(Mmsg *const *)a)->id, (*(Mmsg *const *)b)->id);
 }
 
 /* Litter of a delivery that died: a .tmp already linked to its final name
@@ -153,17 +153,16 @@ static int
 readnew(Mailbox *mb, Mmsg *m, long long secs)
 {
 	size_t n, fl = 0;
-	char *buf, *nl;
+	char *buf, *nl, *sender;
 
-	if ((buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n)) == NULL)
+	if ((buf = readfileat(mb->fd, m->id, LIM_MBOXMSG, &n)) == NULL)
 		return -1;
 	m->date = secs;
 	if (n >= 5 && memcmp(buf, "From ", 5) == 0 && (nl = memchr(buf, '\n', n)) != NULL) {
 		fl = nl - buf + 1;
-		mb_parsefrom(buf, fl, &m->sender, &m->date);
+		if (mb_parsefrom(buf, fl, &sender, &m->date) == 0)
+			free(sender);
 	}
-	if (m->sender == NULL)
-		m->sender = xstrdup("");
 	m->size = mb_unmbox(NULL, buf + fl, n - fl, 0, NULL);
 	free(buf);
 	return 0;
@@ -215,7 +214,7 @@ mdir_scan(Mailbox *mb)
 	mb_reserve(&t, ne + 1);
 	t.fd = mb->fd;
 	for (i = 0; i < ne; i++) {
-		key.file = e[i].name;
+		key.id = e[i].name;
 		hit = bsearch(&kp, old, mb->nmsg, sizeof *old, cmpfile);
 		m = mb_add(&t);
 		if (hit && !used[hit - old]) {
@@ -224,8 +223,8 @@ mdir_scan(Mailbox *mb)
 			free(e[i].name);
 			continue;
 		}
-		m->file = e[i].name;
-		m->id = xstrdup(e[i].name);
+		m->id = mb_newid("", e[i].name, strlen(e[i].name), "");
+		free(e[i].name);
 		if (readnew(&t, m, e[i].secs) < 0) {
 			mb_freemsg(m);
 			t.nmsg--;
@@ -238,13 +237,26 @@ mdir_scan(Mailbox *mb)
 	return 0;
 }
 
+char *
+mdir_sender(Mailbox *mb, Mmsg *m)
+{
+	int fd = openat(mb->fd, m->id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char *s;
+
+	if (fd < 0)
+		return xstrdup("");
+	s = mb_senderat(fd, 0, LIM_PATH + 128);
+	close(fd);
+	return s;
+}
+
 int
 mdir_read(Mailbox *mb, Mmsg *m, Str *out)
 {
 	size_t n, fl = 0;
 	char *buf, *nl;
 
-	if ((buf = readfileat(mb->fd, m->file, LIM_MBOXMSG, &n)) == NULL)
+	if ((buf = readfileat(mb->fd, m->id, LIM_MBOXMSG, &n)) == NULL)
 		return -1;
 	if (n >= 5 && memcmp(buf, "From ", 5) == 0 && (nl = memchr(buf, '\n', n)) != NULL)
 		fl = nl - buf + 1;
@@ -298,7 +310,7 @@ mdir_sync(Mailbox *mb)
 			v[i] = &cur.msg[i];
 		qsort(v, cur.nmsg, sizeof *v, cmpfile);
 		for (i = 0; i < mb->nmsg; i++) {
-			key.file = mb->msg[i].file;
+			key.id = mb->msg[i].id;
 			if (mb->msg[i].flags == mb->msg[i].dflags &&
 			    (hit = bsearch(&kp, v, cur.nmsg, sizeof *v, cmpfile)) != NULL)
 				mb->msg[i].flags = mb->msg[i].dflags = (*hit)->dflags;
@@ -309,8 +321,8 @@ mdir_sync(Mailbox *mb)
 	free(cur.msg);
 	for (i = j = 0; i < mb->nmsg; i++) {
 		if (mb_gone(mb, &mb->msg[i])) {
-			if (unlinkat(mb->fd, mb->msg[i].file, 0) < 0 && errno != ENOENT) {
-				seterr("%s/%s:", mb->path, mb->msg[i].file);
+			if (unlinkat(mb->fd, mb->msg[i].id, 0) < 0 && errno != ENOENT) {
+				seterr("%s/%s:", mb->path, mb->msg[i].id);
 				r = -1;
 			} else {
 				mb_freemsg(&mb->msg[i]);
