@@ -107,9 +107,9 @@ parseline(Mailbox *mb, char *line)
 	m->off = v[1];
 	m->hlen = v[2] - v[1];
 	m->end = v[3];
-	m->size = v[4];
+	m->size = mb_u32(v[4]);
 	m->flags = m->dflags = flags;
-	m->date = date;
+	m->date = mb_u32(date);
 	if (mb->kind == MB_MBOX)
 		return v[1] < v[2] && v[2] <= v[3] && v[2] - v[1] <= LIM_MBOXBUF ? 0 : -1;
 	/* the sender (w[8]) is read from the message when asked */

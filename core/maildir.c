@@ -360,8 +360,8 @@ rescan(Mailbox *mb)
 				 * comes from ",S=" or when it is read */
 				m = mb_add(&t);
 				m->id = fileid(file);
-				m->size = st.st_size;
-				m->date = atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime;
+				m->size = mb_u32(st.st_size);
+				m->date = mb_u32(atoll(d->d_name) > 0 ? atoll(d->d_name) : st.st_mtime);
 				mb->dirty = 1;
 			} else
 				continue;
@@ -453,8 +453,8 @@ maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 		return -1;
 	}
 	n = out->n - n0;
-	if (m->size != n) {
-		m->size = n;
+	if (m->size != mb_u32(n)) {
+		m->size = mb_u32(n);
 		mb->dirty = 1;
 	}
 	return 0;

@@ -120,10 +120,10 @@ volatileline(const char *p, size_t n)
 }
 
 static void
-finish(Mmsg *m, uint64_t end, size_t blank)
+finish(Mmsg *m, uint64_t end, uint64_t size, size_t blank)
 {
 	m->end = end;
-	m->size -= blank;
+	m->size = mb_u32(size - blank);
 	m->flags = m->dflags;
 }
 
@@ -143,7 +143,7 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 	Mmsg *m = NULL;
 	const char *p;
 	size_t len, blank = 0;
-	uint64_t off;
+	uint64_t off, size = 0;
 	int bol, k, found = 0, hdr = 0, prevblank = 1, skip = 0, vol = 0, sf = 0;
 	char *sender;
 	time_t date;
@@ -153,7 +153,7 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 		if (bol && prevblank && len >= 5 && p[len - 1] == '\n' && memcmp(p, "From ", 5) == 0 &&
 		    mb_parsefrom(p, len, &sender, &date) == 0) {
 			if (m)
-				finish(m, off, blank);
+				finish(m, off, size, blank);
 			if (max > 0 && found == max) {
 				free(sender);
 				m = NULL;
@@ -164,7 +164,8 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			m->hlen = len;
 			sf = 0;
 			free(sender);	/* read again from the From line when asked (mb_sender) */
-			m->date = date;
+			m->date = mb_u32(date);
+			size = 0;
 			m->h = mb_hash(0, p, len);
 			hdr = 1;
 			found++;
@@ -190,10 +191,10 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			continue;
 		} else if (hdr && !vol && off < m->off + m->hlen + LIM_MBOXBUF)
 			m->h = mb_hash(m->h, p, len);
-		m->size += len - (bol && mb_unquoteline(p, len));
+		size += len - (bol && mb_unquoteline(p, len));
 	}
 	if (m)
-		finish(m, r.pos + r.n < r.lim ? r.pos + r.n : r.lim, blank);
+		finish(m, r.pos + r.n < r.lim ? r.pos + r.n : r.lim, size, blank);
 	free(r.buf);
 	return k < 0 ? -1 : found;
 }

@@ -46,16 +46,24 @@ typedef struct Mmsg {
 	char *id;		/* stable while the message exists: Maildir base name,
 				 * mdir file name, mbox digest of From line and header;
 				 * made by mb_newid (the file's name around it: mb_file) */
-	time_t date;		/* arrival: From line, Maildir name */
-	uint64_t size;		/* octets mb_read gives; Maildir: 0 until read
-				 * unless the name says (",S=") */
 	/* mbox */
 	uint64_t off, end;	/* From line, next separator */
 	uint64_t h;		/* digest of the From line and header */
 	uint32_t hlen;		/* the From line's length: the header is at off + hlen */
+	uint32_t date;		/* arrival (From line, Maildir name), in seconds since
+				 * 1970, as mb_u32 keeps it */
+	uint32_t size;		/* octets mb_read gives, as mb_u32 keeps it (mb_read
+				 * refuses more than LIM_MBOXMSG); Maildir: 0 until read
+				 * unless the name says (",S=") */
 	unsigned char flags;	/* current; mb_sync writes them */
 	unsigned char dflags;	/* as on disk */
 } Mmsg;
+/* A date or size as an Mmsg keeps it: 0 to UINT32_MAX. */
+static inline uint32_t
+mb_u32(int64_t v)
+{
+	return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
 /* The file of a Maildir or mdir message, relative to the mailbox
  * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's. */
 const char *mb_file(const Mmsg *m, char *buf, size_t n);

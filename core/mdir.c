@@ -154,16 +154,19 @@ readnew(Mailbox *mb, Mmsg *m, long long secs)
 {
 	size_t n, fl = 0;
 	char *buf, *nl, *sender;
+	time_t date;
 
 	if ((buf = readfileat(mb->fd, m->id, LIM_MBOXMSG, &n)) == NULL)
 		return -1;
-	m->date = secs;
+	m->date = mb_u32(secs);
 	if (n >= 5 && memcmp(buf, "From ", 5) == 0 && (nl = memchr(buf, '\n', n)) != NULL) {
 		fl = nl - buf + 1;
-		if (mb_parsefrom(buf, fl, &sender, &m->date) == 0)
+		if (mb_parsefrom(buf, fl, &sender, &date) == 0) {
+			m->date = mb_u32(date);
 			free(sender);
+		}
 	}
-	m->size = mb_unmbox(NULL, buf + fl, n - fl, 0, NULL);
+	m->size = mb_u32(mb_unmbox(NULL, buf + fl, n - fl, 0, NULL));
 	free(buf);
 	return 0;
 }

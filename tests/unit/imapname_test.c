@@ -552,7 +552,7 @@ TEST(imapname_rename)
 			str_reset(&s);
 			CHECK(mb_read(mb, i, &s) == 0);
 			CHECKSTR(s.p, msgs[i]);
-			CHECK(mb_msg(mb, i)->date == 1136214245 + i);
+			CHECK(mb_msg(mb, i)->date == 1136214245u + i);
 		}
 		CHECK(mb_msg(mb, 0)->flags == (MF_SEEN | MF_OLD));
 		CHECK(mb_msg(mb, 1)->flags == 0);
