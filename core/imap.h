@@ -117,6 +117,11 @@ typedef struct Impset {
 	uint64_t mod;		/* the MODSEQ setting it gave */
 } Impset;
 
+typedef struct Impkw {
+	int i;			/* the message */
+	char *kw;		/* its keywords, or NULL: none any more */
+} Impkw;
+
 typedef struct Imp {
 	char path[LIM_PATHNAME];
 	int fd;			/* locked, or -1 */
@@ -127,8 +132,11 @@ typedef struct Imp {
 	/* from imp_match to imp_unlock: */
 	struct Mailbox *mb;	/* the mailbox matched */
 	uint32_t *uid;		/* uid[i]: message i's UID */
-	char **kw;		/* kw[i]: its keywords as recorded, or NULL (imp_kw) */
-	uint64_t *mod;		/* mod[i]: its MODSEQ (imp_modseq) */
+	uint32_t *mod;		/* mod[i]: its MODSEQ less modbase (imp_modseq) */
+	uint64_t modbase;
+	struct Impkw *kw;	/* the keywords of the messages that have some (imp_kw):
+				 * by index, but for the unsorted last nkw - kwsorted */
+	int nkw, akw, kwsorted;
 	unsigned char *rflags;	/* rflags[i]: its system flags as recorded */
 	int n;
 	int claim;		/* set before imp_match: take \\Recent, the old mark into claimed */

@@ -68,9 +68,10 @@ forget(Imp *p)
 {
 	int i;
 
-	for (i = 0; p->kw != NULL && i < p->n; i++)
-		free(p->kw[i]);
+	for (i = 0; i < p->nkw; i++)
+		free(p->kw[i].kw);
 	free(p->kw);
+	p->nkw = p->akw = p->kwsorted = 0;
 	free(p->uid);
 	free(p->mod);
 	free(p->rflags);
@@ -201,6 +202,86 @@ cmpid(const void *a, const void *b)
 	return strcmp(mb_msg(sortmb, *(const int *)a)->id, mb_msg(sortmb, *(const int *)b)->id);
 }
 
+/* MODSEQs as 32 bits above modbase; one below it reads as modbase, which
+ * at worst makes a client fetch flags that did not change. */
+static void
+setmod(Imp *p, int i, uint64_t mod)
+{
+	p->mod[i] = mod < p->modbase ? 0 : mod - p->modbase > UINT32_MAX ? UINT32_MAX : mod - p->modbase;
+}
+
+/*
+ * Keywords: only the messages that have some, by index. New ones go on an
+ * unsorted tail that is sorted into the rest when it grows, or at once
+ * when they come in index order (a STORE over a range, the file read).
+ */
+static int
+cmpkw(const void *a, const void *b)
+{
+	int x = ((const Impkw *)a)->i, y = ((const Impkw *)b)->i;
+
+	return (x > y) - (x < y);
+}
+
+static Impkw *
+findkw(Imp *p, int i)
+{
+	int lo = 0, hi = p->kwsorted, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->kw[mid].i < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->kwsorted && p->kw[lo].i == i)
+		return &p->kw[lo];
+	for (lo = p->kwsorted; lo < p->nkw; lo++)
+		if (p->kw[lo].i == i)
+			return &p->kw[lo];
+	return NULL;
+}
+
+/* message i, which has none, gets kw */
+static void
+addkw(Imp *p, int i, const char *kw)
+{
+	Impkw *t;
+	int k, j, n;
+
+	if (p->nkw == p->akw) {
+		p->akw = p->akw ? p->akw * 2 : 16;
+		p->kw = xrealloc(p->kw, p->akw * sizeof *p->kw);
+	}
+	p->kw[p->nkw].i = i;
+	p->kw[p->nkw++].kw = xstrdup(kw);
+	if (p->kwsorted == p->nkw - 1 && (p->kwsorted == 0 || p->kw[p->kwsorted - 1].i < i)) {
+		p->kwsorted++;
+		return;
+	}
+	if (p->nkw - p->kwsorted < 32)
+		return;
+	/* merge the sorted tail in from the end, dropping the emptied */
+	n = p->nkw - p->kwsorted;
+	t = xmalloc(n * sizeof *t);
+	memcpy(t, p->kw + p->kwsorted, n * sizeof *t);
+	qsort(t, n, sizeof *t, cmpkw);
+	k = p->kwsorted - 1;
+	j = p->nkw;
+	while (n > 0) {
+		if (k >= 0 && p->kw[k].i > t[n - 1].i)
+			p->kw[--j] = p->kw[k--];
+		else
+			p->kw[--j] = t[--n];
+	}
+	free(t);
+	for (k = j = 0; k < p->nkw; k++)
+		if (p->kw[k].kw != NULL)
+			p->kw[j++] = p->kw[k];
+	p->nkw = p->kwsorted = j;
+}
+
 static int
 matchline(Imp *p, char *line, void *arg)
 {
@@ -235,10 +316,12 @@ matchline(Imp *p, char *line, void *arg)
 	}
 	lo = mt->byid[lo];
 	p->uid[lo] = u;
-	p->mod[lo] = mod;
+	if (p->modbase == 0 && p->highest > 0x7fffffff)
+		p->modbase = p->highest - 0x7fffffff;	/* room for 2^31 changes more */
+	setmod(p, lo, mod);
 	p->rflags[lo] = flags;
 	if (line != NULL && *line)
-		p->kw[lo] = xstrdup(line);
+		addkw(p, lo, line);
 	return 0;
 }
 
@@ -331,7 +414,7 @@ save(Imp *p)
 			break;
 		str_fmt(&s, "%u %llu %d ", p->uid[v[i]], (unsigned long long)p->mod[v[i]], p->rflags[v[i]]);
 		esc(&s, mb_msg(p->mb, v[i])->id);
-		kw = p->kw[v[i]];
+		kw = imp_kw(p, v[i]);
 		if (kw != NULL && *kw)
 			str_fmt(&s, " %s", kw);
 		str_addc(&s, '\n');
@@ -372,11 +455,10 @@ imp_match(Imp *p, Mailbox *mb)
 	p->mb = mb;
 	p->n = n;
 	p->uid = xmalloc((n + 1) * sizeof *p->uid);
-	p->kw = xmalloc((n + 1) * sizeof *p->kw);
 	p->mod = xmalloc((n + 1) * sizeof *p->mod);
+	p->modbase = 0;
 	p->rflags = xmalloc(n + 1);
 	memset(p->uid, 0, (n + 1) * sizeof *p->uid);
-	memset(p->kw, 0, (n + 1) * sizeof *p->kw);
 	memset(&mt, 0, sizeof mt);
 	mt.byid = xmalloc((n + 1) * sizeof *mt.byid);
 	for (i = 0; i < n; i++)
@@ -387,11 +469,12 @@ imp_match(Imp *p, Mailbox *mb)
 	p->validity = 0;
 	if (each(p, matchline, &mt) < 0) {
 		/* new or unusable: a UIDVALIDITY no client has seen here */
-		for (i = 0; i < n; i++) {
-			free(p->kw[i]);
-			p->kw[i] = NULL;
+		for (i = 0; i < p->nkw; i++)
+			free(p->kw[i].kw);
+		p->nkw = p->kwsorted = 0;
+		for (i = 0; i < n; i++)
 			p->uid[i] = 0;
-		}
+		p->modbase = 0;
 		p->validity = time(NULL);
 		if (p->validity <= old)
 			p->validity = old + 1;
@@ -413,7 +496,7 @@ imp_match(Imp *p, Mailbox *mb)
 			if (p->rflags[i] != cur) {
 				/* flags others set (0xff: a version 1 line, taken as it is) */
 				if (p->rflags[i] != 0xff)
-					p->mod[i] = ++p->highest;
+					setmod(p, i, ++p->highest);
 				p->rflags[i] = cur;
 				changed = 1;
 			}
@@ -424,7 +507,7 @@ imp_match(Imp *p, Mailbox *mb)
 			return 0;
 		}
 		p->uid[i] = p->next++;
-		p->mod[i] = ++p->highest;
+		setmod(p, i, ++p->highest);
 		p->rflags[i] = cur;
 	}
 	if (p->claim) {
@@ -446,20 +529,27 @@ imp_match(Imp *p, Mailbox *mb)
 void
 imp_setkw(Imp *p, int i, const char *kw)
 {
+	const char *old;
+	Impkw *k;
+
 	if (i < 0 || i >= p->n)
 		return;
 	if (kw != NULL && *kw == 0)
 		kw = NULL;
-	if ((kw == NULL) == (p->kw[i] == NULL) && (kw == NULL || strcmp(kw, p->kw[i]) == 0))
+	old = imp_kw(p, i);
+	if ((kw == NULL) == (old == NULL) && (kw == NULL || strcmp(kw, old) == 0))
 		return;
-	free(p->kw[i]);
-	p->kw[i] = kw ? xstrdup(kw) : NULL;
-	p->mod[i] = ++p->highest;
+	if ((k = findkw(p, i)) != NULL) {
+		free(k->kw);
+		k->kw = kw ? xstrdup(kw) : NULL;
+	} else
+		addkw(p, i, kw);
+	setmod(p, i, ++p->highest);
 	/* by id too: the rewrite at unlock finds the line by it */
 	p->set = xrealloc(p->set, (p->nset + 1) * sizeof *p->set);
 	p->set[p->nset].id = xstrdup(mb_msg(p->mb, i)->id);
 	p->set[p->nset].kw = kw ? xstrdup(kw) : NULL;
-	p->set[p->nset++].mod = p->mod[i];
+	p->set[p->nset++].mod = p->highest;
 	p->setsorted = 0;
 	p->dirty = 1;
 }
@@ -467,13 +557,15 @@ imp_setkw(Imp *p, int i, const char *kw)
 const char *
 imp_kw(Imp *p, int i)
 {
-	return i >= 0 && i < p->n ? p->kw[i] : NULL;
+	Impkw *k = i >= 0 && i < p->n ? findkw(p, i) : NULL;
+
+	return k ? k->kw : NULL;
 }
 
 uint64_t
 imp_modseq(Imp *p, int i)
 {
-	return i >= 0 && i < p->n ? p->mod[i] : 0;
+	return i >= 0 && i < p->n ? p->modbase + p->mod[i] : 0;
 }
 
 /*

@@ -191,3 +191,96 @@ TEST(imapuid_modseq)
 	mb_close(mb);
 }
 
+
+/* Keywords on some of many messages, set in any order and taken back,
+ * read back the same in this session and the next; a MODSEQ past 32 bits
+ * survives. */
+TEST(imapuid_kwmany)
+{
+	char *box = ipath("kw.mbox"), *imp = ipath(".kw.mbox.imp"), kw[32], *text, *nl;
+	Imp p, q;
+	Mailbox *mb;
+	size_t n;
+	int i, k, fd, bad = 0;
+	uint64_t h;
+	Str s = { 0 };
+
+	for (i = 0; i < 300; i++) {
+		snprintf(kw, sizeof kw, "m%d", i);
+		add(box, kw);
+	}
+	mb = mb_open(box, MB_RDWR);
+	memset(&p, 0, sizeof p);
+	p.fd = -1;
+	if (!CHECK(mb != NULL && imp_lock(&p, box, MB_MBOX) == 0 && imp_match(&p, mb) != 0))
+		return;
+	/* every third, in a scattered order; then every ninth taken back */
+	for (k = 0; k < 300; k++) {
+		i = (k * 7) % 300;
+		if (i % 3 == 0) {
+			snprintf(kw, sizeof kw, "k%d", i);
+			imp_setkw(&p, i, kw);
+		}
+	}
+	for (i = 0; i < 300; i += 9)
+		imp_setkw(&p, i, NULL);
+	for (i = 0; i < 300; i++) {
+		snprintf(kw, sizeof kw, "k%d", i);
+		if (i % 3 == 0 && i % 9 != 0 ? imp_kw(&p, i) == NULL || strcmp(imp_kw(&p, i), kw) != 0 : imp_kw(&p, i) != NULL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	CHECK(imp_unlock(&p) == 0);
+	memset(&q, 0, sizeof q);
+	q.fd = -1;
+	CHECK(imp_lock(&q, box, MB_MBOX) == 0 && imp_match(&q, mb) != 0);
+	for (i = bad = 0; i < 300; i++) {
+		snprintf(kw, sizeof kw, "k%d", i);
+		if (i % 3 == 0 && i % 9 != 0 ? imp_kw(&q, i) == NULL || strcmp(imp_kw(&q, i), kw) != 0 : imp_kw(&q, i) != NULL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	CHECK(imp_unlock(&q) == 0);
+	imp_close(&q);
+	imp_close(&p);
+	/* HIGHESTMODSEQ and one message's MODSEQ made past 2^32 by hand */
+	text = readfile(imp, 1 << 20, &n);
+	if (!CHECK(text != NULL && (nl = strchr(text, '\n')) != NULL))
+		return;
+	*nl = 0;
+	{
+		unsigned v, nx, rc;
+		unsigned long long hi;
+
+		CHECK(sscanf(text, "upas imp 2 %u %u %u %llu", &v, &nx, &rc, &hi) == 4);
+		str_fmt(&s, "upas imp 2 %u %u %u %llu\n", v, nx, rc, hi + 5000000000ULL);
+		h = hi + 5000000000ULL;
+	}
+	{
+		char *line = nl + 1, *e;
+		unsigned long long u, m;
+
+		for (i = 0; *line; i++, line = e + 1) {
+			e = strchr(line, '\n');
+			*e = 0;
+			u = strtoull(line, &line, 10);
+			m = strtoull(line, &line, 10);
+			str_fmt(&s, "%llu %llu%s\n", u, i == 5 ? h : m, line);
+		}
+	}
+	free(text);
+	fd = open(imp, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, s.p, s.n) == (ssize_t)s.n);
+	close(fd);
+	str_free(&s);
+	memset(&q, 0, sizeof q);
+	q.fd = -1;
+	CHECK(imp_lock(&q, box, MB_MBOX) == 0 && imp_match(&q, mb) != 0);
+	CHECK(q.highest == h && imp_modseq(&q, 5) == h);
+	CHECK(imp_modseq(&q, 4) >= 1 && imp_modseq(&q, 4) < h);
+	imp_setkw(&q, 4, "$Big");
+	CHECK(imp_modseq(&q, 4) == h + 1 && q.highest == h + 1);
+	CHECK(imp_unlock(&q) == 0);
+	imp_close(&q);
+	mb_close(mb);
+}
