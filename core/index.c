@@ -119,10 +119,13 @@ parseline(Mailbox *mb, char *line)
 		free(file);
 		return -1;
 	}
-	if (mb->kind == MB_MAILDIR)
-		m->id = mb_newid(file, file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
-	else
-		m->id = mb_newid("", file, strlen(file), "");
+	if (mb->kind == MB_MAILDIR) {
+		/* the directory is in the flags: MF_OLD for cur/ */
+		m->id = mb_newid(file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
+		m->dflags = (m->dflags & ~MF_OLD) | (file[0] == 'c' ? MF_OLD : 0);
+		m->flags = m->dflags;
+	} else
+		m->id = mb_newid(file, strlen(file), "");
 	free(file);
 	return 0;
 }
@@ -241,7 +244,7 @@ idx_save(Mailbox *mb)
 		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
 		    (unsigned long long)(m->off + m->hlen), (unsigned long long)m->end, (unsigned long long)m->size,
 		    m->dflags, (long long)m->date);
-		esc(&s, mb->kind == MB_MBOX ? "" : mb_file(m, file, sizeof file));
+		esc(&s, mb->kind == MB_MBOX ? "" : mb_file(mb, m, file, sizeof file));
 		str_addc(&s, ' ');
 		str_addc(&s, '*');	/* the sender: read when asked */
 		str_addc(&s, '\n');

@@ -191,12 +191,12 @@ returnpath(int dfd, const char *file)
 	return xstrdup("");
 }
 
-/* The id for the file "new/name" or "cur/name:2,FS": the name, with
- * the directory before and the info after it (mb_file). */
+/* The id for the file "new/name" or "cur/name:2,FS": the name, the info
+ * after it (mb_file); the directory is MF_OLD in the dflags. */
 static char *
 fileid(const char *file)
 {
-	return mb_newid(file, file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
+	return mb_newid(file + 4, strcspn(file + 4, ":"), file + 4 + strcspn(file + 4, ":"));
 }
 
 static int
@@ -349,7 +349,7 @@ rescan(Mailbox *mb)
 			if (hit && !used[hit - old]) {
 				used[hit - old] = 1;
 				m = *hit;
-				if (strcmp(mb_file(m, had, sizeof had), file) != 0) {
+				if (strcmp(mb_file(mb, m, had, sizeof had), file) != 0) {
 					mb_freeid(m->id);
 					m->id = fileid(file);
 					mb->dirty = 1;
@@ -423,7 +423,9 @@ locate(Mailbox *mb, Mmsg *m)
 	while (!found && (d = readdir(dir)) != NULL)
 		if (strncmp(d->d_name, m->id, n) == 0 && d->d_name[n] == ':') {
 			mb_freeid(m->id);
-			m->id = mb_newid("cur/", d->d_name, n, d->d_name + n);
+			m->id = mb_newid(d->d_name, n, d->d_name + n);
+			m->dflags |= MF_OLD;	/* in cur/ */
+			m->flags |= MF_OLD;
 			found = 1;
 		}
 	closedir(dir);
@@ -435,7 +437,7 @@ maildir_sender(Mailbox *mb, Mmsg *m)
 {
 	char file[600];
 
-	return returnpath(mb->fd, mb_file(m, file, sizeof file));
+	return returnpath(mb->fd, mb_file(mb, m, file, sizeof file));
 }
 
 int
@@ -445,9 +447,9 @@ maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 	char file[600];
 	int r;
 
-	if ((r = readfileinto(mb->fd, mb_file(m, file, sizeof file), LIM_MBOXMSG, out)) < 0 && errno == ENOENT &&
+	if ((r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out)) < 0 && errno == ENOENT &&
 	    locate(mb, m) == 0)
-		r = readfileinto(mb->fd, mb_file(m, file, sizeof file), LIM_MBOXMSG, out);
+		r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out);
 	if (r < 0) {
 		seterr("%s/%s:", mb->path, file);
 		return -1;
@@ -483,7 +485,7 @@ maildir_sync(Mailbox *mb)
 
 	for (i = j = 0; i < mb->nmsg; i++) {
 		m = &mb->msg[i];
-		mb_file(m, file, sizeof file);
+		mb_file(mb, m, file, sizeof file);
 		if (mb_gone(mb, m)) {
 			/*
 			 * Out of new/ or cur/ into tmp/, which no reader shows: a
@@ -492,7 +494,7 @@ maildir_sync(Mailbox *mb)
 			 */
 			snprintf(name, sizeof name, "tmp/%s.expunged", file + 4);
 			if (renameat(mb->fd, file, mb->fd, name) == 0 || (errno == ENOENT &&
-			    (locate(mb, m) < 0 || (mb_file(m, file, sizeof file),
+			    (locate(mb, m) < 0 || (mb_file(mb, m, file, sizeof file),
 			    snprintf(name, sizeof name, "tmp/%s.expunged", file + 4),
 			    renameat(mb->fd, file, mb->fd, name) == 0) || errno == ENOENT))) {
 				mb->purge = xrealloc(mb->purge, (mb->npurge + 1) * sizeof *mb->purge);
@@ -507,7 +509,7 @@ maildir_sync(Mailbox *mb)
 			m->flags |= MF_OLD;
 			flagname(name, sizeof name, file, m->flags);
 			if (renameat(mb->fd, file, mb->fd, name) == 0 || (errno == ENOENT && locate(mb, m) == 0 &&
-			    (flagname(name, sizeof name, mb_file(m, file, sizeof file), m->flags),
+			    (flagname(name, sizeof name, mb_file(mb, m, file, sizeof file), m->flags),
 			    renameat(mb->fd, file, mb->fd, name) == 0))) {
 				mb_freeid(m->id);
 				m->id = fileid(name);

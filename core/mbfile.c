@@ -228,7 +228,7 @@ setids(Mailbox *mb)
 			snprintf(id, sizeof id, "%016llx-%d", (unsigned long long)v[i]->h, dup);
 		if (v[i]->id == NULL || strcmp(v[i]->id, id) != 0) {
 			mb_freeid(v[i]->id);
-			v[i]->id = mb_newid("", id, strlen(id), "");
+			v[i]->id = mb_newid(id, strlen(id), "");
 		}
 	}
 	free(v);

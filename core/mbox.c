@@ -520,35 +520,34 @@ mb_reserve(Mailbox *mb, int n)
 }
 
 char *
-mb_newid(const char *dir, const char *id, size_t n, const char *rest)
+mb_newid(const char *id, size_t n, const char *rest)
 {
 	size_t nr = strlen(rest);
-	char *p = xmalloc(4 + n + 1 + nr + 1);
+	char *p = xmalloc(n + 1 + nr + 1);
 
-	memset(p, 0, 4);
-	memcpy(p, dir, strnlen(dir, 4));
-	memcpy(p + 4, id, n);
-	p[4 + n] = 0;
-	memcpy(p + 4 + n + 1, rest, nr + 1);
-	return p + 4;
+	memcpy(p, id, n);
+	p[n] = 0;
+	memcpy(p + n + 1, rest, nr + 1);
+	return p;
 }
 
 void
 mb_freeid(char *id)
 {
-	if (id)
-		free(id - 4);
+	free(id);
 }
 
 const char *
-mb_file(const Mmsg *m, char *buf, size_t n)
+mb_file(Mailbox *mb, const Mmsg *m, char *buf, size_t n)
 {
 	const char *id = m->id;
 
-	if (id == NULL)
+	if (id == NULL || mb->kind == MB_MBOX)
 		buf[0] = 0;
+	else if (mb->kind == MB_MDIR)
+		snprintf(buf, n, "%s", id);
 	else
-		snprintf(buf, n, "%.4s%s%s", id - 4, id, id + strlen(id) + 1);
+		snprintf(buf, n, "%s/%s%s", m->dflags & MF_OLD ? "cur" : "new", id, id + strlen(id) + 1);
 	return buf;
 }
 

@@ -45,7 +45,7 @@ enum {
 typedef struct Mmsg {
 	char *id;		/* stable while the message exists: Maildir base name,
 				 * mdir file name, mbox digest of From line and header;
-				 * made by mb_newid (the file's name around it: mb_file) */
+				 * made by mb_newid (the file's name from it: mb_file) */
 	/* mbox */
 	uint64_t off, end;	/* From line, next separator */
 	uint64_t h;		/* digest of the From line and header */
@@ -64,11 +64,12 @@ mb_u32(int64_t v)
 {
 	return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
-/* The file of a Maildir or mdir message, relative to the mailbox
- * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's. */
-const char *mb_file(const Mmsg *m, char *buf, size_t n);
 
 typedef struct Mailbox Mailbox;
+/* The file of a Maildir or mdir message, relative to the mailbox
+ * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's.
+ * A Maildir message is in cur/ when its dflags have MF_OLD. */
+const char *mb_file(Mailbox *mb, const Mmsg *m, char *buf, size_t n);
 
 enum { MB_RDONLY = 0, MB_RDWR = 1 };
 /* Open and scan, reusing the index where it is still true. */
@@ -138,9 +139,9 @@ void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_ad
 void mb_trim(Mailbox *mb);	/* give back room a scan did not use */
 int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
 void mb_freemsg(Mmsg *m);
-/* An id: dir ("cur/", "new/" or ""), the id's n octets, then rest (a
- * Maildir name's ":2,FS"), one allocation that mb_freeid frees. */
-char *mb_newid(const char *dir, const char *id, size_t n, const char *rest);
+/* An id: the id's n octets, then after its NUL the rest of a Maildir name
+ (":2,FS"), one allocation that mb_freeid frees. */
+char *mb_newid(const char *id, size_t n, const char *rest);
 void mb_freeid(char *id);
 void mb_freemsgs(Mailbox *mb, int from);
 void mb_adopt(Mailbox *mb, Mailbox *t, Mmsg **old, char *used);

@@ -226,7 +226,7 @@ mdir_scan(Mailbox *mb)
 			free(e[i].name);
 			continue;
 		}
-		m->id = mb_newid("", e[i].name, strlen(e[i].name), "");
+		m->id = mb_newid(e[i].name, strlen(e[i].name), "");
 		free(e[i].name);
 		if (readnew(&t, m, e[i].secs) < 0) {
 			mb_freemsg(m);

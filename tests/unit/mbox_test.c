@@ -166,7 +166,7 @@ TEST(mb_maildir_roundtrip)
 	roundtrip(p, MB_MAILDIR);
 	mb = mb_open(p, MB_RDONLY);
 	if (CHECK(mb != NULL)) {
-		CHECK(strncmp(mb_file(mb_msg(mb, 0), fb, sizeof fb), "new/", 4) == 0);
+		CHECK(strncmp(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), "new/", 4) == 0);
 		CHECK(strchr(mb_msg(mb, 0)->id, '/') == NULL && strstr(mb_msg(mb, 0)->id, ".M") != NULL);
 		CHECK(mb_msg(mb, 0)->flags == 0);
 		mb_close(mb);
@@ -251,10 +251,10 @@ TEST(mb_maildir_flags)
 	flags(p);
 	mb = mb_open(p, MB_RDONLY);
 	if (CHECK(mb != NULL)) {
-		CHECK(strncmp(mb_file(mb_msg(mb, 0), fb, sizeof fb), "new/", 4) == 0);
-		CHECK(strncmp(mb_file(mb_msg(mb, 1), fb, sizeof fb), "cur/", 4) == 0);
-		CHECK(strstr(mb_file(mb_msg(mb, 1), fb, sizeof fb), ":2,FRS") != NULL);
-		CHECK(strstr(mb_file(mb_msg(mb, 2), fb, sizeof fb), ":2,D") != NULL);
+		CHECK(strncmp(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), "new/", 4) == 0);
+		CHECK(strncmp(mb_file(mb, mb_msg(mb, 1), fb, sizeof fb), "cur/", 4) == 0);
+		CHECK(strstr(mb_file(mb, mb_msg(mb, 1), fb, sizeof fb), ":2,FRS") != NULL);
+		CHECK(strstr(mb_file(mb, mb_msg(mb, 2), fb, sizeof fb), ":2,D") != NULL);
 		mb_close(mb);
 	}
 }
@@ -273,12 +273,12 @@ TEST(mb_maildir_foreign)
 	if (!CHECK(mb != NULL))
 		return;
 	CHECKSTR(mb_sender(mb, 0), "bob@example.com");
-	snprintf(from, sizeof from, "%s/%s", p, mb_file(mb_msg(mb, 0), fb, sizeof fb));
+	snprintf(from, sizeof from, "%s/%s", p, mb_file(mb, mb_msg(mb, 0), fb, sizeof fb));
 	snprintf(to, sizeof to, "%s/cur/%s:2,Sa", p, mb_msg(mb, 0)->id);
 	CHECK(rename(from, to) == 0);
 	mb_setflags(mb, 0, MF_FLAGGED, 0);
 	CHECK(mb_sync(mb) == 0);	/* follows the rename */
-	CHECK(strstr(mb_file(mb_msg(mb, 0), fb, sizeof fb), ":2,Fa") != NULL);
+	CHECK(strstr(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), ":2,Fa") != NULL);
 	CHECK(mb_refresh(mb) == 1);
 	CHECK(mb_msg(mb, 0)->flags == (MF_FLAGGED | MF_OLD));
 	mb_close(mb);
@@ -652,7 +652,7 @@ TEST(mb_index_dirs)
 	CHECK(access(path, F_OK) == 0);
 	/* a message vanishes behind our back; one more arrives */
 	mb = mb_open(md, MB_RDONLY);
-	snprintf(path, sizeof path, "%s/%s", md, mb_file(mb_msg(mb, 0), fb, sizeof fb));
+	snprintf(path, sizeof path, "%s/%s", md, mb_file(mb, mb_msg(mb, 0), fb, sizeof fb));
 	mb_close(mb);
 	CHECK(unlink(path) == 0);
 	CHECK(mb_append(md, "x", 0, "a\n", 2) == 0);
