@@ -203,8 +203,9 @@ static int
 cmpmb(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b, c;
+	char bx[MB_IDLEN], by[MB_IDLEN];
 
-	c = strcmp(mb_msg(S.mb, x)->id, mb_msg(S.mb, y)->id);
+	c = strcmp(mb_id(S.mb, x, bx), mb_id(S.mb, y, by));
 	return c != 0 ? c : (x > y) - (x < y);
 }
 
@@ -227,6 +228,7 @@ static void
 remap(void)
 {
 	int *v, n, lo, hi, mid;
+	char b[MB_IDLEN];
 	Pmsg *m;
 
 	v = byid(&n);
@@ -236,13 +238,13 @@ remap(void)
 		lo = 0, hi = n;
 		while (lo < hi) {
 			mid = lo + (hi - lo) / 2;
-			if (strcmp(mb_msg(S.mb, v[mid])->id, m->id) < 0)
+			if (strcmp(mb_id(S.mb, v[mid], b), m->id) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		lo += m->occ - 1;
-		m->idx = lo < n && strcmp(mb_msg(S.mb, v[lo])->id, m->id) == 0 ? v[lo] : -1;
+		m->idx = lo < n && strcmp(mb_id(S.mb, v[lo], b), m->id) == 0 ? v[lo] : -1;
 	}
 	free(v);
 }
@@ -416,6 +418,7 @@ static void
 snapshot(void)
 {
 	int *v, i, n;
+	char b[MB_IDLEN];
 	Pmsg *m;
 
 	S.nm = mb_count(S.mb);
@@ -425,7 +428,7 @@ snapshot(void)
 	for (i = 0; i < n; i++) {
 		m = &S.m[v[i]];
 		m->idx = v[i];
-		m->id = xstrdup(mb_msg(S.mb, v[i])->id);
+		m->id = xstrdup(mb_id(S.mb, v[i], b));
 		m->occ = i > 0 && strcmp(m->id, S.m[v[i - 1]].id) == 0 ? S.m[v[i - 1]].occ + 1 : 1;
 	}
 	free(v);

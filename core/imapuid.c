@@ -199,7 +199,9 @@ static Mailbox *sortmb;
 static int
 cmpid(const void *a, const void *b)
 {
-	return strcmp(mb_msg(sortmb, *(const int *)a)->id, mb_msg(sortmb, *(const int *)b)->id);
+	char x[MB_IDLEN], y[MB_IDLEN];
+
+	return strcmp(mb_id(sortmb, *(const int *)a, x), mb_id(sortmb, *(const int *)b, y));
 }
 
 /* MODSEQs as 32 bits above modbase; one below it reads as modbase, which
@@ -286,7 +288,7 @@ static int
 matchline(Imp *p, char *line, void *arg)
 {
 	Match *mt = arg;
-	char *f, *id, *e, *ms = NULL, *fl = NULL;
+	char *f, *id, *e, *ms = NULL, *fl = NULL, b[MB_IDLEN];
 	unsigned long long u, mod = 1, flags = 0xff;
 	int lo, hi, mid, c;
 
@@ -305,12 +307,12 @@ matchline(Imp *p, char *line, void *arg)
 	mt->last = u;
 	for (lo = 0, hi = p->n; lo < hi;) {
 		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(mb_msg(p->mb, mt->byid[mid])->id, id)) < 0)
+		if ((c = strcmp(mb_id(p->mb, mt->byid[mid], b), id)) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == p->n || strcmp(mb_msg(p->mb, mt->byid[lo])->id, id) != 0) {
+	if (lo == p->n || strcmp(mb_id(p->mb, mt->byid[lo], b), id) != 0) {
 		mt->dropped = 1;	/* gone from the mailbox */
 		return 0;
 	}
@@ -383,7 +385,7 @@ setof(Imp *p, const char *id)
 static int
 save(Imp *p)
 {
-	char tmp[LIM_PATHNAME + 8];
+	char tmp[LIM_PATHNAME + 8], b[MB_IDLEN];
 	const char *kw;
 	Str s = { 0 };
 	int fd, i, *v, r = -1;
@@ -413,7 +415,7 @@ save(Imp *p)
 		if (i == p->n)
 			break;
 		str_fmt(&s, "%u %llu %d ", p->uid[v[i]], (unsigned long long)p->mod[v[i]], p->rflags[v[i]]);
-		esc(&s, mb_msg(p->mb, v[i])->id);
+		esc(&s, mb_id(p->mb, v[i], b));
 		kw = imp_kw(p, v[i]);
 		if (kw != NULL && *kw)
 			str_fmt(&s, " %s", kw);
@@ -530,6 +532,7 @@ void
 imp_setkw(Imp *p, int i, const char *kw)
 {
 	const char *old;
+	char b[MB_IDLEN];
 	Impkw *k;
 
 	if (i < 0 || i >= p->n)
@@ -547,7 +550,7 @@ imp_setkw(Imp *p, int i, const char *kw)
 	setmod(p, i, ++p->highest);
 	/* by id too: the rewrite at unlock finds the line by it */
 	p->set = xrealloc(p->set, (p->nset + 1) * sizeof *p->set);
-	p->set[p->nset].id = xstrdup(mb_msg(p->mb, i)->id);
+	p->set[p->nset].id = xstrdup(mb_id(p->mb, i, b));
 	p->set[p->nset].kw = kw ? xstrdup(kw) : NULL;
 	p->set[p->nset++].mod = p->highest;
 	p->setsorted = 0;

@@ -209,12 +209,12 @@ cmpid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Ids from digests; the second and later copies of one message get "-2"... */
+/* Ids from digests; the second and later copies of one message get "-2"
+ * (mb_id), up to the 65535th. */
 static void
 setids(Mailbox *mb)
 {
 	Mmsg **v = xmalloc((mb->nmsg + 1) * sizeof *v);
-	char id[40];
 	int i, dup = 1;
 
 	for (i = 0; i < mb->nmsg; i++)
@@ -222,14 +222,7 @@ setids(Mailbox *mb)
 	qsort(v, mb->nmsg, sizeof *v, cmpid);
 	for (i = 0; i < mb->nmsg; i++) {
 		dup = i > 0 && v[i - 1]->h == v[i]->h ? dup + 1 : 1;
-		if (dup == 1)
-			snprintf(id, sizeof id, "%016llx", (unsigned long long)v[i]->h);
-		else
-			snprintf(id, sizeof id, "%016llx-%d", (unsigned long long)v[i]->h, dup);
-		if (v[i]->id == NULL || strcmp(v[i]->id, id) != 0) {
-			mb_freeid(v[i]->id);
-			v[i]->id = mb_newid(id, strlen(id), "");
-		}
+		v[i]->dup = dup < 0xffff ? dup : 0xffff;
 	}
 	free(v);
 }

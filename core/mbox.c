@@ -531,6 +531,29 @@ mb_newid(const char *id, size_t n, const char *rest)
 	return p;
 }
 
+const char *
+mb_msgid(Mailbox *mb, const Mmsg *m, char *buf)
+{
+	if (mb->kind != MB_MBOX)
+		return m->id ? m->id : "";
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	/* by hand: sorts and searches make ids by the hundred thousand */
+	for (i = 0; i < 16; i++)
+		buf[i] = hex[(m->h >> (60 - 4 * i)) & 0xf];
+	buf[16] = 0;
+	if (m->dup > 1)
+		snprintf(buf + 16, MB_IDLEN - 16, "-%u", m->dup);
+	return buf;
+}
+
+const char *
+mb_id(Mailbox *mb, int i, char *buf)
+{
+	return i >= 0 && i < mb->nmsg ? mb_msgid(mb, &mb->msg[i], buf) : "";
+}
+
 void
 mb_freeid(char *id)
 {
@@ -650,6 +673,7 @@ cmpkeep(const void *a, const void *b)
 int
 mb_rescan(Mailbox *mb, int locked)
 {
+	char idb[MB_IDLEN];
 	Keep *k = NULL, key, *hit;
 	int nk = 0, i, r;
 
@@ -657,14 +681,14 @@ mb_rescan(Mailbox *mb, int locked)
 		if (mb->msg[i].flags != mb->msg[i].dflags) {
 			if (nk == 0)
 				k = xmalloc(mb->nmsg * sizeof *k);
-			k[nk].id = xstrdup(mb->msg[i].id);
+			k[nk].id = xstrdup(mb_id(mb, i, idb));
 			k[nk++].flags = mb->msg[i].flags;
 		}
 	r = scan(mb, locked);
 	if (nk > 0) {
 		qsort(k, nk, sizeof *k, cmpkeep);
 		for (i = 0; r >= 0 && i < mb->nmsg; i++) {
-			key.id = mb->msg[i].id;
+			key.id = (char *)mb_id(mb, i, idb);
 			if ((hit = bsearch(&key, k, nk, sizeof *k, cmpkeep)) != NULL)
 				mb->msg[i].flags = hit->flags;
 		}

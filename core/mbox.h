@@ -43,9 +43,8 @@ enum {
 };
 
 typedef struct Mmsg {
-	char *id;		/* stable while the message exists: Maildir base name,
-				 * mdir file name, mbox digest of From line and header;
-				 * made by mb_newid (the file's name from it: mb_file) */
+	char *id;		/* Maildir: the base name, mdir: the file name (mb_newid;
+				 * the file's name from it: mb_file); mbox: NULL (mb_id) */
 	/* mbox */
 	uint64_t off, end;	/* From line, next separator */
 	uint64_t h;		/* digest of the From line and header */
@@ -57,6 +56,7 @@ typedef struct Mmsg {
 				 * unless the name says (",S=") */
 	unsigned char flags;	/* current; mb_sync writes them */
 	unsigned char dflags;	/* as on disk */
+	uint16_t dup;		/* mbox: this is the dup'th message with digest h */
 } Mmsg;
 /* A date or size as an Mmsg keeps it: 0 to UINT32_MAX. */
 static inline uint32_t
@@ -66,6 +66,14 @@ mb_u32(int64_t v)
 }
 
 typedef struct Mailbox Mailbox;
+/*
+ * A message's id, stable while it exists: the Maildir base name, the mdir
+ * file name, or for an mbox the digest of its From line and header in hex,
+ * with "-2", "-3"... for later copies of one message (made in buf).
+ */
+enum { MB_IDLEN = 32 };
+const char *mb_id(Mailbox *mb, int i, char *buf);
+const char *mb_msgid(Mailbox *mb, const Mmsg *m, char *buf);
 /* The file of a Maildir or mdir message, relative to the mailbox
  * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's.
  * A Maildir message is in cur/ when its dflags have MF_OLD. */

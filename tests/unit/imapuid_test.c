@@ -142,6 +142,7 @@ TEST(imapuid_maildir)
  * expunges; a version 1 file is taken over as it is. */
 TEST(imapuid_modseq)
 {
+	char ib0[MB_IDLEN], ib1[MB_IDLEN];
 	char *box = ipath("mod.mbox"), *imp = ipath(".mod.mbox.imp");
 	uint64_t m0, m1, h;
 	Mailbox *mb;
@@ -155,7 +156,7 @@ TEST(imapuid_modseq)
 	mb = mb_open(box, MB_RDWR);
 	if (!CHECK(fd >= 0 && mb != NULL))
 		return;
-	dprintf(fd, "upas imp 1 77 9 0\n5 %s\n8 %s $Old\n", mb_msg(mb, 0)->id, mb_msg(mb, 1)->id);
+	dprintf(fd, "upas imp 1 77 9 0\n5 %s\n8 %s $Old\n", mb_id(mb, 0, ib0), mb_id(mb, 1, ib1));
 	close(fd);
 	memset(&p, 0, sizeof p);
 	p.fd = -1;

@@ -158,6 +158,7 @@ TEST(mb_mdir_roundtrip)
 
 TEST(mb_maildir_roundtrip)
 {
+	char ib0[MB_IDLEN], ib1[MB_IDLEN];
 	char fb[600];
 	char *p = tpath("rt.maildir");
 	Mailbox *mb;
@@ -167,7 +168,7 @@ TEST(mb_maildir_roundtrip)
 	mb = mb_open(p, MB_RDONLY);
 	if (CHECK(mb != NULL)) {
 		CHECK(strncmp(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), "new/", 4) == 0);
-		CHECK(strchr(mb_msg(mb, 0)->id, '/') == NULL && strstr(mb_msg(mb, 0)->id, ".M") != NULL);
+		CHECK(strchr(mb_id(mb, 0, ib0), '/') == NULL && strstr(mb_id(mb, 0, ib1), ".M") != NULL);
 		CHECK(mb_msg(mb, 0)->flags == 0);
 		mb_close(mb);
 	}
@@ -177,6 +178,7 @@ TEST(mb_maildir_roundtrip)
 static void
 flags(const char *p)
 {
+	char ib0[MB_IDLEN];
 	Mailbox *mb;
 	Str s = { 0 }, t = { 0 };
 	char *id1;
@@ -187,7 +189,7 @@ flags(const char *p)
 		return;
 	n = mb_count(mb);
 	CHECK(mb_read(mb, 1, &s) == 0);
-	id1 = xstrdup(mb_msg(mb, 1)->id);
+	id1 = xstrdup(mb_id(mb, 1, ib0));
 	mb_setflags(mb, 1, MF_SEEN | MF_OLD | MF_ANSWERED | MF_FLAGGED, 0);
 	mb_setflags(mb, 2, MF_DRAFT | MF_OLD, 0);
 	mb_setflags(mb, 3, MF_DELETED, 0);
@@ -201,7 +203,7 @@ flags(const char *p)
 	CHECK(mb_msg(mb, 0)->flags == 0);
 	CHECK(mb_msg(mb, 1)->flags == (MF_SEEN | MF_OLD | MF_ANSWERED | MF_FLAGGED));
 	CHECK(mb_msg(mb, 2)->flags == (MF_DRAFT | MF_OLD));
-	CHECKSTR(mb_msg(mb, 1)->id, id1);
+	CHECKSTR(mb_id(mb, 1, ib0), id1);
 	CHECK(mb_read(mb, 1, &t) == 0);
 	CHECKSTR(t.p, s.p);
 	CHECK(mb_msg(mb, 1)->size == t.n);
@@ -263,6 +265,7 @@ TEST(mb_maildir_flags)
  * not know are kept. */
 TEST(mb_maildir_foreign)
 {
+	char ib0[MB_IDLEN];
 	char fb[600];
 	char *p = tpath("fo.maildir"), from[LIM_PATHNAME], to[LIM_PATHNAME];
 	Mailbox *mb;
@@ -274,7 +277,7 @@ TEST(mb_maildir_foreign)
 		return;
 	CHECKSTR(mb_sender(mb, 0), "bob@example.com");
 	snprintf(from, sizeof from, "%s/%s", p, mb_file(mb, mb_msg(mb, 0), fb, sizeof fb));
-	snprintf(to, sizeof to, "%s/cur/%s:2,Sa", p, mb_msg(mb, 0)->id);
+	snprintf(to, sizeof to, "%s/cur/%s:2,Sa", p, mb_id(mb, 0, ib0));
 	CHECK(rename(from, to) == 0);
 	mb_setflags(mb, 0, MF_FLAGGED, 0);
 	CHECK(mb_sync(mb) == 0);	/* follows the rename */
@@ -575,6 +578,7 @@ TEST(mb_journal_foreign)
  * when it is stale or corrupt. */
 TEST(mb_index)
 {
+	char ib0[MB_IDLEN], ib1[MB_IDLEN];
 	char *p = tpath("ix.mbox"), *ip = tpath(".ix.mbox.idx"), *text, *st;
 	struct timespec ts[2];
 	struct stat sb;
@@ -613,8 +617,8 @@ TEST(mb_index)
 	CHECK(mb_append(p, "glenda@example.org", 1136214245, tricky[0], strlen(tricky[0])) == 0);
 	mb = mb_open(p, MB_RDONLY);
 	CHECK(mb && mb_count(mb) == (int)nelem(tricky) + 2);
-	CHECK(mb && strcmp(mb_msg(mb, 0)->id, mb_msg(mb, nelem(tricky)+1)->id) != 0);
-	CHECK(mb && strncmp(mb_msg(mb, 0)->id, mb_msg(mb, nelem(tricky)+1)->id, 16) == 0);
+	CHECK(mb && strcmp(mb_id(mb, 0, ib0), mb_id(mb, nelem(tricky)+1, ib1)) != 0);
+	CHECK(mb && strncmp(mb_id(mb, 0, ib0), mb_id(mb, nelem(tricky)+1, ib1), 16) == 0);
 	mb_close(mb);
 	/* corrupt index: rebuilt */
 	free(text);
@@ -699,7 +703,7 @@ TOOL(mbappend)
  * "N id size flags sender" per message. */
 TOOL(mbdump)
 {
-	char name[LIM_PATHNAME];
+	char name[LIM_PATHNAME], ib[MB_IDLEN];
 	Mailbox *mb;
 	Str s = { 0 };
 	Mmsg *m;
@@ -725,7 +729,7 @@ TOOL(mbdump)
 			return 1;
 		}
 		close(fd);
-		printf("%d %s %llu %d %s\n", i + 1, m->id, (unsigned long long)m->size, m->flags,
+		printf("%d %s %llu %d %s\n", i + 1, mb_id(mb, i, ib), (unsigned long long)m->size, m->flags,
 		    *mb_sender(mb, i) ? mb_sender(mb, i) : "-");
 	}
 	mb_close(mb);
@@ -736,6 +740,7 @@ TOOL(mbdump)
 /* mutt rewriting an mbox adds Content-Length: and Lines:; ids (POP3 UIDLs) stay, and reads check the digest. */
 TEST(mb_mbox_foreign_rewrite)
 {
+	char ib0[MB_IDLEN], ib1[MB_IDLEN];
 	const char *a = "From a@x Mon Jan  2 15:04:05 2006\nSubject: one\nMessage-ID: <1@x>\n\nbody one\n\n"
 	    "From b@x Mon Jan  2 15:04:06 2006\nSubject: two\n\nbody two\n";
 	const char *b = "From a@x Mon Jan  2 15:04:05 2006\nSubject: one\nMessage-ID: <1@x>\nStatus: RO\n"
@@ -749,12 +754,12 @@ TEST(mb_mbox_foreign_rewrite)
 
 	CHECK((f = fopen(p, "w")) != NULL && fputs(a, f) >= 0 && fclose(f) == 0);
 	CHECK((mb = mb_open(p, MB_RDONLY)) != NULL && mb_count(mb) == 2);
-	id0 = xstrdup(mb_msg(mb, 0)->id);
-	id1 = xstrdup(mb_msg(mb, 1)->id);
+	id0 = xstrdup(mb_id(mb, 0, ib0));
+	id1 = xstrdup(mb_id(mb, 1, ib0));
 	mb_close(mb);
 	CHECK((f = fopen(p, "w")) != NULL && fputs(b, f) >= 0 && fclose(f) == 0);
 	CHECK((mb = mb_open(p, MB_RDONLY)) != NULL && mb_count(mb) == 2);
-	CHECK(strcmp(mb_msg(mb, 0)->id, id0) == 0 && strcmp(mb_msg(mb, 1)->id, id1) == 0);
+	CHECK(strcmp(mb_id(mb, 0, ib0), id0) == 0 && strcmp(mb_id(mb, 1, ib1), id1) == 0);
 	CHECK(mb_read(mb, 0, &s) == 0 && strstr(s.p, "Lines: 1\n") != NULL);
 	/* the same offsets now hold another header: the read must not pass it off */
 	CHECK((f = fopen(p, "w")) != NULL && fputs(c, f) >= 0 && fputs(b + strlen(c), f) >= 0 && fclose(f) == 0);
