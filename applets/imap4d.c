@@ -183,6 +183,17 @@ capas(Str *s)
 /* ---- the view of the selected mailbox ---- */
 
 static void
+markimp(Mark *k)
+{
+	struct stat st;
+
+	memset(&k->t[3], 0, sizeof k->t[3]);
+	k->size[3] = k->ino[3] = 0;
+	if (stat(S.imp.path, &st) == 0)
+		k->t[3] = st.st_mtim, k->size[3] = st.st_size, k->ino[3] = st.st_ino;
+}
+
+static void
 markbox(Mark *k)
 {
 	static const char *sub[] = { "", "/cur", "/new" };
@@ -196,8 +207,9 @@ markbox(Mark *k)
 		if (stat(p, &st) == 0)
 			k->t[i] = st.st_mtim, k->size[i] = st.st_size, k->ino[i] = st.st_ino;
 	}
-	if (stat(S.imp.path, &st) == 0)
-		k->t[3] = st.st_mtim, k->size[3] = st.st_size, k->ino[3] = st.st_ino;
+	if (n == 3)
+		memset(&k->t[0], 0, sizeof k->t[0]), k->size[0] = 0;	/* a Maildir's own: .idx, .imp */
+	markimp(k);
 }
 
 static uint32_t *sortuid;	/* for cmpidx: the UIDs of the Mailbox's messages */
@@ -400,6 +412,8 @@ resync(int mode)
 	if (imp_lock(&S.imp, S.path, mb_kind(S.mb)) < 0)
 		return -1;
 	n = rescan(mode);
+	if (n >= 0 && mode != Rquiet)
+		markimp(&S.mark);	/* what this rescan wrote there is no news */
 	unlockimp();
 	return n;
 }
