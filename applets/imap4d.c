@@ -34,7 +34,6 @@
 enum { Snoauth = 1, Sauth = 2, Ssel = 4 };	/* states, as bits for the command table */
 
 typedef struct Imsg {
-	char *kw;	/* keywords as last told, or NULL */
 	uint32_t uid;	/* what finds it in the Mailbox after a scan */
 	int idx;	/* in the Mailbox now; -1: gone, not yet reported */
 	uint32_t size;	/* RFC822.SIZE once known (a message is under LIM_MBOXMSG) */
@@ -69,6 +68,7 @@ static struct {
 	Mailbox *mb;
 	Imp imp;
 	Imsg *m;
+	Kwmap kw;	/* the view's keywords as last told, by UID */
 	int nm, am;
 	uint32_t uidnext;	/* as told */
 	int nrecent;
@@ -270,7 +270,7 @@ expunged(void)
 		}
 	for (i = j = 0; i < S.nm; i++) {
 		if (S.m[i].idx < 0) {
-			free(S.m[i].kw);
+			kw_set(&S.kw, S.m[i].uid, NULL);
 			continue;
 		}
 		S.m[j++] = S.m[i];
@@ -371,7 +371,7 @@ rescan(int mode)
 			continue;
 		fl = tellflags(S.mb, m->idx) | (m->flags & IF_RECENT);
 		kw = (char *)imp_kw(&S.imp, m->idx);
-		if (mode == Rtell && m - S.m < old && (fl != m->flags || !samekw(kw, m->kw))) {
+		if (mode == Rtell && m - S.m < old && (fl != m->flags || !samekw(kw, kw_get(&S.kw, m->uid)))) {
 			str_fmt(&S.out, "* %d FETCH (UID %u FLAGS ", (int)(m - S.m) + 1, m->uid);
 			flagstr(&S.out, fl, kw);
 			if (S.condstore)
@@ -379,10 +379,8 @@ rescan(int mode)
 			str_adds(&S.out, ")\r\n");
 		}
 		m->flags = fl;
-		if (!samekw(kw, m->kw)) {
-			free(m->kw);
-			m->kw = kw ? xstrdup(kw) : NULL;
-		}
+		if (!samekw(kw, kw_get(&S.kw, m->uid)))
+			kw_set(&S.kw, m->uid, kw);
 	}
 	S.nrecent += nrec;
 	return S.nm - old;
@@ -446,16 +444,13 @@ update(int expunges)
 static void
 closebox(void)
 {
-	int i;
-
 	if (S.mb != NULL) {
 		mb_purge(S.mb);
 		mb_close(S.mb);
 	}
 	S.mb = NULL;
 	imp_close(&S.imp);
-	for (i = 0; i < S.nm; i++)
-		free(S.m[i].kw);
+	kw_free(&S.kw);
 	free(S.m);
 	S.m = NULL;
 	S.nm = S.am = 0;
@@ -1020,8 +1015,8 @@ kwlist(Str *s)
 	const char *p;
 	size_t n;
 
-	for (i = 0; i < S.nm; i++)
-		for (p = S.m[i].kw; p != NULL && *p; p += n + (p[n] == ' ')) {
+	for (i = 0; i < S.kw.n; i++)
+		for (p = S.kw.v[i].kw; p != NULL && *p; p += n + (p[n] == ' ')) {
 			n = strcspn(p, " ");
 			for (j = 0; j < ns; j++)
 				if (strncasecmp(seen[j], p, n) == 0 && seen[j][n] == 0)
@@ -1650,7 +1645,7 @@ cmd_search(Imapcmd *c)
 		if (S.m[i].idx < 0)
 			continue;
 		smsg(&sm, &S.m[i], i + 1);
-		sm.nkw = kwvec(S.m[i].kw, &sm.kw);
+		sm.nkw = kwvec(kw_get(&S.kw, S.m[i].uid), &sm.kw);
 		sm.modseq = mods ? mods[i] : 0;
 		if (search_match(s, &sm, S.nm, S.nm ? S.m[S.nm - 1].uid : 0) == 1) {
 			str_fmt(&S.out, " %u", c->uid ? S.m[i].uid : (uint32_t)i + 1);
@@ -1848,7 +1843,7 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 			str_fmt(&S.out, "%u", m->uid);
 			break;
 		case FFLAGS:
-			flagstr(&S.out, flags, m->kw);
+			flagstr(&S.out, flags, kw_get(&S.kw, m->uid));
 			break;
 		case FDATE:
 			internaldate(&S.out, mb_msg(S.mb, m->idx)->date);
@@ -1905,7 +1900,7 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 			;
 		if (f == v + nv) {
 			str_adds(&S.out, " FLAGS ");
-			flagstr(&S.out, flags, m->kw);
+			flagstr(&S.out, flags, kw_get(&S.kw, m->uid));
 		}
 	}
 	str_adds(&S.out, ")\r\n");
@@ -2105,8 +2100,8 @@ cmd_store(Imapcmd *c)
 		mb_setflags(S.mb, m->idx, nf & MF_ALL, MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
 		nkw = kwapply(imp_kw(&S.imp, m->idx), o, kw.p);
 		imp_setkw(&S.imp, m->idx, nkw);
-		free(m->kw);
-		m->kw = nkw;
+		kw_set(&S.kw, m->uid, nkw);
+		free(nkw);
 		m->flags = nf | (m->flags & IF_RECENT);
 		mark[i] = 2;
 	}
@@ -2137,7 +2132,7 @@ cmd_store(Imapcmd *c)
 				str_fmt(&S.out, "UID %u ", S.m[i].uid);
 			if (!silent) {
 				str_adds(&S.out, "FLAGS ");
-				flagstr(&S.out, S.m[i].flags, S.m[i].kw);
+				flagstr(&S.out, S.m[i].flags, kw_get(&S.kw, S.m[i].uid));
 			}
 			if (ms != NULL)
 				str_fmt(&S.out, "%sMODSEQ (%llu)", silent ? "" : " ", (unsigned long long)ms[i]);
@@ -2204,7 +2199,7 @@ cmd_copy(Imapcmd *c)
 		v[k].sender = *mb_sender(S.mb, S.m[i].idx) ? mb_sender(S.mb, S.m[i].idx) : "MAILER-DAEMON";
 		v[k].date = mb_msg(S.mb, S.m[i].idx)->date;
 		v[k].flags = S.m[i].flags & (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT);
-		v[k].kw = S.m[i].kw;
+		v[k].kw = kw_get(&S.kw, S.m[i].uid);
 		src[k] = S.m[i].uid;
 		if (putone(path, &v[k], S.craw.p, S.craw.n) < 0) {
 			bad = 2;

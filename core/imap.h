@@ -117,10 +117,21 @@ typedef struct Impset {
 	uint64_t mod;		/* the MODSEQ setting it gave */
 } Impset;
 
-typedef struct Impkw {
-	int i;			/* the message */
-	char *kw;		/* its keywords, or NULL: none any more */
-} Impkw;
+/*
+ * Keywords of the few messages that have some, by a number (an index, a
+ * UID): sorted, but for a short unsorted tail merged in as it grows.
+ */
+typedef struct Kwent {
+	uint32_t key;
+	char *kw;		/* blank-separated, or NULL: none any more */
+} Kwent;
+typedef struct Kwmap {
+	Kwent *v;
+	int n, a, sorted;
+} Kwmap;
+const char *kw_get(Kwmap *k, uint32_t key);	/* or NULL */
+void kw_set(Kwmap *k, uint32_t key, const char *kw);	/* NULL or "": none */
+void kw_free(Kwmap *k);
 
 typedef struct Imp {
 	char path[LIM_PATHNAME];
@@ -134,9 +145,7 @@ typedef struct Imp {
 	uint32_t *uid;		/* uid[i]: message i's UID */
 	uint32_t *mod;		/* mod[i]: its MODSEQ less modbase (imp_modseq) */
 	uint64_t modbase;
-	struct Impkw *kw;	/* the keywords of the messages that have some (imp_kw):
-				 * by index, but for the unsorted last nkw - kwsorted */
-	int nkw, akw, kwsorted;
+	Kwmap kw;		/* keywords by message index (imp_kw) */
 	unsigned char *rflags;	/* rflags[i]: its system flags as recorded */
 	int n;
 	int claim;		/* set before imp_match: take \\Recent, the old mark into claimed */

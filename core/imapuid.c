@@ -68,14 +68,10 @@ forget(Imp *p)
 {
 	int i;
 
-	for (i = 0; i < p->nkw; i++)
-		free(p->kw[i].kw);
-	free(p->kw);
-	p->nkw = p->akw = p->kwsorted = 0;
+	kw_free(&p->kw);
 	free(p->uid);
 	free(p->mod);
 	free(p->rflags);
-	p->kw = NULL;
 	p->uid = NULL;
 	p->mod = NULL;
 	p->rflags = NULL;
@@ -212,76 +208,100 @@ setmod(Imp *p, int i, uint64_t mod)
 	p->mod[i] = mod < p->modbase ? 0 : mod - p->modbase > UINT32_MAX ? UINT32_MAX : mod - p->modbase;
 }
 
-/*
- * Keywords: only the messages that have some, by index. New ones go on an
- * unsorted tail that is sorted into the rest when it grows, or at once
- * when they come in index order (a STORE over a range, the file read).
- */
 static int
 cmpkw(const void *a, const void *b)
 {
-	int x = ((const Impkw *)a)->i, y = ((const Impkw *)b)->i;
+	uint32_t x = ((const Kwent *)a)->key, y = ((const Kwent *)b)->key;
 
 	return (x > y) - (x < y);
 }
 
-static Impkw *
-findkw(Imp *p, int i)
+static Kwent *
+findkw(Kwmap *k, uint32_t key)
 {
-	int lo = 0, hi = p->kwsorted, mid;
+	int lo = 0, hi = k->sorted, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (p->kw[mid].i < i)
+		if (k->v[mid].key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < p->kwsorted && p->kw[lo].i == i)
-		return &p->kw[lo];
-	for (lo = p->kwsorted; lo < p->nkw; lo++)
-		if (p->kw[lo].i == i)
-			return &p->kw[lo];
+	if (lo < k->sorted && k->v[lo].key == key)
+		return &k->v[lo];
+	for (lo = k->sorted; lo < k->n; lo++)
+		if (k->v[lo].key == key)
+			return &k->v[lo];
 	return NULL;
 }
 
-/* message i, which has none, gets kw */
-static void
-addkw(Imp *p, int i, const char *kw)
+const char *
+kw_get(Kwmap *k, uint32_t key)
 {
-	Impkw *t;
-	int k, j, n;
+	Kwent *e = findkw(k, key);
 
-	if (p->nkw == p->akw) {
-		p->akw = p->akw ? p->akw * 2 : 16;
-		p->kw = xrealloc(p->kw, p->akw * sizeof *p->kw);
-	}
-	p->kw[p->nkw].i = i;
-	p->kw[p->nkw++].kw = xstrdup(kw);
-	if (p->kwsorted == p->nkw - 1 && (p->kwsorted == 0 || p->kw[p->kwsorted - 1].i < i)) {
-		p->kwsorted++;
+	return e ? e->kw : NULL;
+}
+
+/* New keys join the sorted part at once when they come in order (a
+ * STORE over a range, a file read), else the tail, merged in at 32. */
+void
+kw_set(Kwmap *k, uint32_t key, const char *kw)
+{
+	Kwent *e, *t;
+	int i, j, n;
+
+	if (kw != NULL && *kw == 0)
+		kw = NULL;
+	if ((e = findkw(k, key)) != NULL) {
+		free(e->kw);
+		e->kw = kw ? xstrdup(kw) : NULL;
 		return;
 	}
-	if (p->nkw - p->kwsorted < 32)
+	if (kw == NULL)
 		return;
-	/* merge the sorted tail in from the end, dropping the emptied */
-	n = p->nkw - p->kwsorted;
+	if (k->n == k->a) {
+		k->a = k->a ? k->a * 2 : 16;
+		k->v = xrealloc(k->v, k->a * sizeof *k->v);
+	}
+	k->v[k->n].key = key;
+	k->v[k->n++].kw = xstrdup(kw);
+	if (k->sorted == k->n - 1 && (k->sorted == 0 || k->v[k->sorted - 1].key < key)) {
+		k->sorted++;
+		return;
+	}
+	if (k->n - k->sorted < 32)
+		return;
+	/* the tail sorted, merged in from the end; the emptied dropped */
+	n = k->n - k->sorted;
 	t = xmalloc(n * sizeof *t);
-	memcpy(t, p->kw + p->kwsorted, n * sizeof *t);
+	memcpy(t, k->v + k->sorted, n * sizeof *t);
 	qsort(t, n, sizeof *t, cmpkw);
-	k = p->kwsorted - 1;
-	j = p->nkw;
+	i = k->sorted - 1;
+	j = k->n;
 	while (n > 0) {
-		if (k >= 0 && p->kw[k].i > t[n - 1].i)
-			p->kw[--j] = p->kw[k--];
+		if (i >= 0 && k->v[i].key > t[n - 1].key)
+			k->v[--j] = k->v[i--];
 		else
-			p->kw[--j] = t[--n];
+			k->v[--j] = t[--n];
 	}
 	free(t);
-	for (k = j = 0; k < p->nkw; k++)
-		if (p->kw[k].kw != NULL)
-			p->kw[j++] = p->kw[k];
-	p->nkw = p->kwsorted = j;
+	for (i = j = 0; i < k->n; i++)
+		if (k->v[i].kw != NULL)
+			k->v[j++] = k->v[i];
+	k->n = k->sorted = j;
+}
+
+void
+kw_free(Kwmap *k)
+{
+	int i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i].kw);
+	free(k->v);
+	memset(k, 0, sizeof *k);
 }
 
 static int
@@ -323,7 +343,7 @@ matchline(Imp *p, char *line, void *arg)
 	setmod(p, lo, mod);
 	p->rflags[lo] = flags;
 	if (line != NULL && *line)
-		addkw(p, lo, line);
+		kw_set(&p->kw, lo, line);
 	return 0;
 }
 
@@ -471,9 +491,7 @@ imp_match(Imp *p, Mailbox *mb)
 	p->validity = 0;
 	if (each(p, matchline, &mt) < 0) {
 		/* new or unusable: a UIDVALIDITY no client has seen here */
-		for (i = 0; i < p->nkw; i++)
-			free(p->kw[i].kw);
-		p->nkw = p->kwsorted = 0;
+		kw_free(&p->kw);
 		for (i = 0; i < n; i++)
 			p->uid[i] = 0;
 		p->modbase = 0;
@@ -533,7 +551,6 @@ imp_setkw(Imp *p, int i, const char *kw)
 {
 	const char *old;
 	char b[MB_IDLEN];
-	Impkw *k;
 
 	if (i < 0 || i >= p->n)
 		return;
@@ -542,11 +559,7 @@ imp_setkw(Imp *p, int i, const char *kw)
 	old = imp_kw(p, i);
 	if ((kw == NULL) == (old == NULL) && (kw == NULL || strcmp(kw, old) == 0))
 		return;
-	if ((k = findkw(p, i)) != NULL) {
-		free(k->kw);
-		k->kw = kw ? xstrdup(kw) : NULL;
-	} else
-		addkw(p, i, kw);
+	kw_set(&p->kw, i, kw);
 	setmod(p, i, ++p->highest);
 	/* by id too: the rewrite at unlock finds the line by it */
 	p->set = xrealloc(p->set, (p->nset + 1) * sizeof *p->set);
@@ -560,9 +573,7 @@ imp_setkw(Imp *p, int i, const char *kw)
 const char *
 imp_kw(Imp *p, int i)
 {
-	Impkw *k = i >= 0 && i < p->n ? findkw(p, i) : NULL;
-
-	return k ? k->kw : NULL;
+	return i >= 0 && i < p->n ? kw_get(&p->kw, i) : NULL;
 }
 
 uint64_t
