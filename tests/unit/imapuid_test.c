@@ -198,7 +198,7 @@ TEST(imapuid_modseq)
  * survives. */
 TEST(imapuid_kwmany)
 {
-	char *box = ipath("kw.mbox"), *imp = ipath(".kw.mbox.imp"), kw[32], *text, *nl;
+	char *box = ipath("kw.mbox"), *imp = ipath(".kw.mbox.imp"), kw[32], *text, *nl = NULL;
 	Imp p, q;
 	Mailbox *mb;
 	size_t n;
