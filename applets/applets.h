@@ -8,6 +8,7 @@ APPLET(imap4d, "[-pv] [-a user] [-d debugfile] [-r peeraddr|-] [-s servername] [
 APPLET(listen, "[-q] [-c cert] [-k key] [-n maxconn] [-p peraddr] [-t idle] [-u user] [-l log] addr applet|program [arg...]")
 APPLET(mail, "[-f mbox | -r | -c dir | -m...] | [marshal options] addr...")
 APPLET(marshal, "[-aA file] [-C cc] [-B bcc] [-Fr#xnd8] [-p es] [-S saveto] [-R replydir] [-s subj] [-t type] addr...")
+APPLET(nedmail, "[-rnt] [-f mailfile] [-s msgfile] | -c [dir]")
 APPLET(pop3, "[-p] [-a mbox] [-d debugfile] [-r peeraddr|-] [-t cert [-K key]]")
 APPLET(qer, "[-K] [-q subdir] [-f file]... root tag reply [arg...]")
 APPLET(remotemail, "tag sender dest rcpt...")

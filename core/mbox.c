@@ -736,6 +736,84 @@ mb_read(Mailbox *mb, int i, Str *out)
 	}
 }
 
+/*
+ * Message i's header as stored, up to and with the blank line that ends it
+ * (or all of a message without one), appended to out: what a summary needs,
+ * read in pieces so the body is rarely touched. -1 and seterr on failure.
+ */
+int
+mb_head(Mailbox *mb, int i, Str *out)
+{
+	char file[600], buf[4096], *e;
+	struct stat st;
+	uint64_t at, lim;
+	size_t n0 = out->n, k, scan;
+	ssize_t r;
+	int fd;
+	Mmsg *m;
+
+	if (i < 0 || i >= mb->nmsg) {
+		seterr("%s: no message %d", mb->path, i + 1);
+		return -1;
+	}
+	m = &mb->msg[i];
+	if (mb->kind == MB_MBOX) {
+		fd = mb->fd;
+		at = m->off + m->hlen;
+		lim = m->end;
+	} else {
+		if ((fd = openat(mb->fd, mb_file(mb, m, file, sizeof file), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			seterr("%s/%s:", mb->path, file);
+			return -1;
+		}
+		at = 0;
+		lim = UINT64_MAX;
+		if (mb->kind == MB_MAILDIR && m->size == 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+			m->size = mb_u32(st.st_size);	/* what mb_read gives: the file */
+			mb->dirty = 1;
+		}
+	}
+	scan = n0;
+	for (;;) {
+		k = lim - at < sizeof buf ? lim - at : sizeof buf;
+		if (k == 0 || out->n - n0 >= LIM_MSGHDRSIZE)
+			break;
+		if ((r = pread(fd, buf, k, at)) < 0) {
+			seterr("%s:", mb->path);
+			if (fd != mb->fd)
+				close(fd);
+			out->n = n0;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		str_addn(out, buf, r);
+		at += r;
+		/* an mdir file starts with its From line */
+		if (mb->kind == MB_MDIR && scan == n0 && out->n - n0 >= 5 && memcmp(out->p + n0, "From ", 5) == 0) {
+			if ((e = memchr(out->p + n0, '\n', out->n - n0)) == NULL)
+				continue;
+			k = e + 1 - (out->p + n0);
+			memmove(out->p + n0, out->p + n0 + k, out->n - n0 - k);
+			out->n -= k;
+		}
+		if (out->n - n0 > 0 && out->p[n0] == '\n')
+			break;	/* no header */
+		for (; scan + 1 < out->n; scan++)
+			if (out->p[scan] == '\n' && out->p[scan + 1] == '\n')
+				break;
+		if (scan + 1 < out->n) {
+			out->n = scan + 2;
+			break;
+		}
+	}
+	if (fd != mb->fd)
+		close(fd);
+	str_addc(out, 0);
+	out->n--;
+	return 0;
+}
+
 const char *
 mb_sender(Mailbox *mb, int i)
 {

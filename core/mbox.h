@@ -92,6 +92,9 @@ int mb_kind(Mailbox *mb);
  * stored has LF line ends and a final newline), mbox quoting undone, the
  * mbox Status:/X-Status: lines (the flags) left out. */
 int mb_read(Mailbox *mb, int i, Str *out);
+/* Message i's header up to and with its blank line, appended to out (as
+ * stored: an mbox's Status: lines kept); the body is not read. */
+int mb_head(Mailbox *mb, int i, Str *out);
 /* Message i's envelope sender, or "": valid until the next call. */
 const char *mb_sender(Mailbox *mb, int i);
 void mb_setflags(Mailbox *mb, int i, int set, int clear);
