@@ -32,6 +32,12 @@ enum {
 	MAXSUB = 16,		/* subpart numbers in an address */
 };
 
+typedef struct Sum {
+	char *from;		/* or To: with -t */
+	char *subj;		/* at most 50 octets */
+	unsigned char parts;	/* multipart or message/rfc822 */
+} Sum;
+
 typedef struct Pos {
 	int m;			/* message id as shown (1...); 0: none, the top */
 	int sub[MAXSUB];	/* part numbers below it, from 1 */
@@ -50,6 +56,8 @@ static struct {
 	int single;		/* -s: one message file */
 	Pos cur;
 	int fromw;		/* width of the from column; 0: not yet known */
+	Sum *sum;		/* by mailbox index */
+	Arena sumar;
 	/* the message last read, parsed */
 	int cidx;
 	Str craw;
@@ -294,63 +302,70 @@ field(Msg *m, Part *p, const char *name)
 	return s ? s : "";
 }
 
-/* The addresses of an address header, blank-separated (display names dropped). */
+/* The addresses of the unfolded address list v appended to s, blank-separated
+ * (display names, comments and groups' names dropped). */
+static void
+addrlist(Arena *ar, char *v, Str *s)
+{
+	char *r, *lt, *gt, *one;
+	const char *q;
+	int inq, depth;
+	size_t i, st;
+
+	/* split at commas outside quotes, <> and comments */
+	for (i = st = 0, inq = depth = 0;; i++) {
+		if (v[i] == 0 || (v[i] == ',' && !inq && depth == 0)) {
+			one = arena_strndup(ar, v + st, i - st);
+			if ((lt = strrchr(one, '<')) != NULL && (gt = strchr(lt, '>')) != NULL) {
+				*gt = 0;
+				q = lt + 1;
+			} else {
+				/* comments go */
+				for (r = one; *r; r++)
+					if (*r == '(') {
+						char *e = strchr(r, ')');
+
+						if (e == NULL)
+							*r = 0;
+						else
+							memmove(r, e + 1, strlen(e + 1) + 1), r--;
+						if (*r == 0)
+							break;
+					}
+				q = one;
+			}
+			while (*q == ' ' || *q == '\t')
+				q++;
+			r = (char *)q + strlen(q);
+			while (r > q && (r[-1] == ' ' || r[-1] == '\t'))
+				*--r = 0;
+			if (*q && strchr(q, ':') == NULL) {
+				if (s->n)
+					str_addc(s, ' ');
+				str_adds(s, q);
+			}
+			if (v[i] == 0)
+				break;
+			st = i + 1;
+		} else if (v[i] == '"' && (i == 0 || v[i - 1] != '\\'))
+			inq = !inq;
+		else if (!inq && (v[i] == '<' || v[i] == '('))
+			depth++;
+		else if (!inq && (v[i] == '>' || v[i] == ')') && depth > 0)
+			depth--;
+	}
+}
+
+/* The addresses of a part's address headers called name. */
 static char *
 addrs(Msg *m, Part *p, const char *name)
 {
 	Hdr *h;
 	Str s = { 0 };
-	char *v, *r, *lt, *gt;
-	const char *q;
-	int inq, depth;
-	size_t i, st;
+	char *v;
 
-	for (h = msg_hdr(p, name); h; h = msg_hdrnext(p, h)) {
-		v = msg_unfold(&m->ar, h->val, h->vlen);
-		/* split at commas outside quotes, <> and comments */
-		for (i = st = 0, inq = depth = 0;; i++) {
-			if (v[i] == 0 || (v[i] == ',' && !inq && depth == 0)) {
-				char *one = arena_strndup(&m->ar, v + st, i - st);
-
-				if ((lt = strrchr(one, '<')) != NULL && (gt = strchr(lt, '>')) != NULL) {
-					*gt = 0;
-					q = lt + 1;
-				} else {
-					/* comments go */
-					for (r = one; *r; r++)
-						if (*r == '(') {
-							char *e = strchr(r, ')');
-
-							if (e == NULL)
-								*r = 0;
-							else
-								memmove(r, e + 1, strlen(e + 1) + 1), r--;
-							if (*r == 0)
-								break;
-						}
-					q = one;
-				}
-				while (*q == ' ' || *q == '\t')
-					q++;
-				r = (char *)q + strlen(q);
-				while (r > q && (r[-1] == ' ' || r[-1] == '\t'))
-					*--r = 0;
-				if (*q && strchr(q, ':') == NULL) {
-					if (s.n)
-						str_addc(&s, ' ');
-					str_adds(&s, q);
-				}
-				if (v[i] == 0)
-					break;
-				st = i + 1;
-			} else if (v[i] == '"' && (i == 0 || v[i - 1] != '\\'))
-				inq = !inq;
-			else if (!inq && (v[i] == '<' || v[i] == '('))
-				depth++;
-			else if (!inq && (v[i] == '>' || v[i] == ')') && depth > 0)
-				depth--;
-		}
-	}
+	for (h = msg_hdr(p, name); h; h = msg_hdrnext(p, h))
+		addrlist(&m->ar, msg_unfold(&m->ar, h->val, h->vlen), &s);
 	v = arena_strdup(&m->ar, s.p ? s.p : "");
 	str_free(&s);
 	return v;
@@ -369,16 +384,101 @@ fromaddr(Msg *m, int id)
 	return arena_strdup(&m->ar, mb_sender(N.mb, midx(id)));
 }
 
-static const char *
-toaddr(Msg *m)
+/* The first addr and the rest cut to " ..." for the To: column. */
+static void
+tocolumn(char *a)
 {
-	char *a = addrs(m, m->root, "to"), *sp;
+	char *sp;
 
 	if (strlen(a) > 34)
 		a[34] = 0;
 	if ((sp = strchr(a, ' ')) != NULL)
 		strcpy(sp, " ...");
-	return a;
+}
+
+/*
+ * What a summary line shows of message id, from one read of its header
+ * (kept till the mailbox is scanned again), or NULL: From: (To: with -t),
+ * Subject: and whether Content-Type: has parts, found by a scan of the
+ * header lines alone, not a parse of the message.
+ */
+static Sum *
+summary(int id)
+{
+	Sum *u = &N.sum[midx(id)];
+	const char *p, *e, *end, *v, *want = N.useto ? "to" : "from";
+	char *subj = NULL, *sp;
+	Str a = { 0 }, val = { 0 };
+	size_t k;
+	int which;
+
+	if (u->from != NULL)
+		return u;
+	str_reset(&N.hraw);
+	if (mb_head(N.mb, midx(id), &N.hraw) < 0)
+		return NULL;
+	p = N.hraw.p ? N.hraw.p : "";
+	end = p + N.hraw.n;
+	while (p < end && *p != '\n') {
+		/* a field and its folds */
+		for (e = p; e < end && (e == p || e[-1] != '\n' || *e == ' ' || *e == '\t'); e++)
+			;
+		k = strcspn(p, ":\n");
+		which = 0;
+		if (p + k < e && p[k] == ':') {
+			if (k == strlen(want) && strncasecmp(p, want, k) == 0)
+				which = 1;
+			else if (k == 7 && strncasecmp(p, "subject", 7) == 0 && subj == NULL)
+				which = 2;
+			else if (k == 12 && strncasecmp(p, "content-type", 12) == 0)
+				which = 3;
+		}
+		if (which) {
+			v = p + k + 1;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			if (which == 1) {
+				str_reset(&val);
+				str_adds(&val, msg_unfold(&N.sumar, v, e - v));
+				addrlist(&N.sumar, val.p, &a);
+			} else if (which == 2)
+				subj = msg_hdrdecode(&N.sumar, v, e - v);
+			else
+				u->parts = strncasecmp(v, "multipart/", 10) == 0 || strncasecmp(v, "message/rfc822", 14) == 0;
+		}
+		p = e;
+	}
+	if (a.n == 0 && !N.useto)
+		str_adds(&a, mb_sender(N.mb, midx(id)));
+	if ((sp = strchr(a.p ? a.p : "", ' ')) != NULL && !N.useto)
+		*sp = 0;
+	u->from = arena_strdup(&N.sumar, a.p ? a.p : "");
+	if (N.useto)
+		tocolumn(u->from);
+	if (subj == NULL)
+		subj = "";
+	while (*subj == ' ' || *subj == '\t')
+		subj++;
+	if (strlen(subj) > 50) {
+		sp = subj + 50;
+		while (sp > subj && ((unsigned char)*sp & 0xc0) == 0x80)
+			sp--;
+		*sp = 0;
+	}
+	u->subj = subj;
+	str_free(&a);
+	str_free(&val);
+	return u;
+}
+
+static void
+forgetsums(void)
+{
+	arena_free(&N.sumar);
+	free(N.sum);
+	N.sum = xmalloc((N.n + 1) * sizeof *N.sum);
+	memset(N.sum, 0, (N.n + 1) * sizeof *N.sum);
+	N.fromw = 0;
 }
 
 /* Width of the from (or to) column: the longest over all messages, 12 at least. */
@@ -386,14 +486,14 @@ static int
 fromwidth(void)
 {
 	int id, w, max = N.useto ? 40 : 1 << 30;
-	Msg *m;
+	Sum *u;
 
 	if (N.fromw > 0)
 		return N.fromw;
 	N.fromw = 12;
 	for (id = 1; id <= N.n; id++)
-		if ((m = head(id)) != NULL) {
-			w = strlen(N.useto ? toaddr(m) : fromaddr(m, id));
+		if ((u = summary(id)) != NULL) {
+			w = strlen(u->from);
 			if (w > N.fromw)
 				N.fromw = w < max ? w : max;
 		}
@@ -401,12 +501,11 @@ fromwidth(void)
 }
 
 static void
-flagstr(char *f, int id, Part *p)
+flagstr(char *f, int id, int parts)
 {
 	Mmsg *m = mm(id);
 
-	f[0] = p && (p->child || strcmp(p->type, "multipart") == 0 ||
-	    (strcmp(p->type, "message") == 0 && strcmp(p->subtype, "rfc822") == 0)) ? 'H' : ' ';
+	f[0] = parts ? 'H' : ' ';
 	f[1] = m->flags & MF_DELETED ? 'd' : ' ';
 	f[2] = N.nf[midx(id)] & NF_STORED ? 's' : ' ';
 	f[3] = m->flags & MF_SEEN ? ' ' : '*';
@@ -445,16 +544,40 @@ static int
 hline(Str *s, Pos *p)
 {
 	Msg *m;
-	Part *q = part(p, &m);
+	Part *q;
 	Str id = { 0 };
-	char f[5], d[32], *subj, *sp;
-	const char *from;
-	int w, r = 0;
+	char f[5], d[32];
+	Sum *u;
+	int w;
 
-	if (q == NULL)
+	if (p->nsub == 0) {
+		w = fromwidth();
+		if ((u = summary(p->m)) == NULL)
+			return -1;
+		posstr(&id, p);
+		flagstr(f, p->m, u->parts);
+		datestr(d, sizeof d, mm(p->m)->date);
+		str_fmt(s, "%3s %s %6lu  %11.11s ", id.p, f, (unsigned long)mm(p->m)->size, d);
+		if (*u->subj) {
+			size_t n0 = s->n, k;
+
+			safes(s, u->from);
+			if (s->n - n0 > (size_t)w)
+				s->n = n0 + w;	/* the from column, cut (ASCII addresses) */
+			for (k = s->n - n0; k < (size_t)w; k++)
+				str_addc(s, ' ');
+			str_addc(s, ' ');
+			safes(s, u->subj);
+		} else
+			safes(s, u->from);
+		str_addc(s, '\n');
+		str_free(&id);
+		return 0;
+	}
+	if ((q = part(p, &m)) == NULL)
 		return -1;
 	posstr(&id, p);
-	if (p->nsub > 0) {
+	{
 		str_fmt(s, "%3s    ", id.p);
 		safe(s, q->type, strlen(q->type), 0);
 		str_addc(s, '/');
@@ -466,40 +589,7 @@ hline(Str *s, Pos *p)
 		str_free(&id);
 		return 0;
 	}
-	w = fromwidth();
-	q = part(p, &m);	/* fromwidth read others */
-	if (q == NULL) {
-		str_free(&id);
-		return -1;
-	}
-	flagstr(f, p->m, q);
-	datestr(d, sizeof d, mm(p->m)->date);
-	from = N.useto ? toaddr(m) : fromaddr(m, p->m);
-	subj = field(m, q, "subject");
-	while (*subj == ' ' || *subj == '\t')
-		subj++;
-	if (strlen(subj) > 50) {
-		sp = subj + 50;
-		while (sp > subj && ((unsigned char)*sp & 0xc0) == 0x80)
-			sp--;
-		*sp = 0;
-	}
-	str_fmt(s, "%3s %s %6lu  %11.11s ", id.p, f, (unsigned long)mm(p->m)->size, d);
-	if (*subj) {
-		Str t = { 0 };
-
-		safes(&t, from);
-		str_addn(s, t.p ? t.p : "", t.n < (size_t)w ? t.n : (size_t)w);
-		for (size_t k = t.n; k < (size_t)w; k++)
-			str_addc(s, ' ');
-		str_addc(s, ' ');
-		safes(s, subj);
-		str_free(&t);
-	} else
-		safes(s, from);
-	str_addc(s, '\n');
-	str_free(&id);
-	return r;
+	return 0;
 }
 
 /* ---- addresses ---- */
@@ -1951,7 +2041,7 @@ restore(Keep *k, int nk)
 	memset(N.nf, 0, N.n + 1);
 	N.cur.m = 0;
 	N.cur.nsub = 0;
-	N.fromw = 0;
+	forgetsums();
 	uncache();
 	for (i = 0; i < N.n && nk > 0; i++) {
 		key.id = (char *)mb_id(N.mb, i, b);
@@ -2070,6 +2160,8 @@ static int
 c_x(Pos *p, int argc, char **argv, char *line)
 {
 	flush();
+	if (!N.single)
+		mb_close(N.mb);	/* the mailbox as it was; the index may learn */
 	exit(0);
 }
 
@@ -2316,6 +2408,8 @@ command(char *line)
 			N.cur = t;
 		}
 		r = c->fn(&p, argc, argv, s);
+		if (N.out.n > 65536)
+			flush();
 		if (r == 0) {
 			N.cur = p;
 			any = 1;
@@ -2346,7 +2440,7 @@ openbox(const char *path)
 	N.nf = xmalloc(N.n + 1);
 	memset(N.nf, 0, N.n + 1);
 	N.cur.m = N.cur.nsub = 0;
-	N.fromw = 0;
+	forgetsums();
 	return 0;
 }
 

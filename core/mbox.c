@@ -744,7 +744,7 @@ mb_read(Mailbox *mb, int i, Str *out)
 int
 mb_head(Mailbox *mb, int i, Str *out)
 {
-	char file[600], buf[4096], *e;
+	char file[600], *e;
 	struct stat st;
 	uint64_t at, lim;
 	size_t n0 = out->n, k, scan;
@@ -775,10 +775,11 @@ mb_head(Mailbox *mb, int i, Str *out)
 	}
 	scan = n0;
 	for (;;) {
-		k = lim - at < sizeof buf ? lim - at : sizeof buf;
+		k = lim - at < 4096 ? lim - at : 4096;
 		if (k == 0 || out->n - n0 >= LIM_MSGHDRSIZE)
 			break;
-		if ((r = pread(fd, buf, k, at)) < 0) {
+		str_reserve(out, k + 1);	/* read in place */
+		if ((r = pread(fd, out->p + out->n, k, at)) < 0) {
 			seterr("%s:", mb->path);
 			if (fd != mb->fd)
 				close(fd);
@@ -787,7 +788,7 @@ mb_head(Mailbox *mb, int i, Str *out)
 		}
 		if (r == 0)
 			break;
-		str_addn(out, buf, r);
+		out->n += r;
 		at += r;
 		/* an mdir file starts with its From line */
 		if (mb->kind == MB_MDIR && scan == n0 && out->n - n0 >= 5 && memcmp(out->p + n0, "From ", 5) == 0) {
@@ -899,6 +900,8 @@ mb_close(Mailbox *mb)
 	if (mb == NULL)
 		return;
 	mb_purge(mb);
+	if (mb->dirty && mb->mode == MB_RDWR)
+		idx_save(mb);	/* what was learnt since (sizes, flags read): a cache */
 	mb_freemsgs(mb, 0);
 	free(mb->msg);
 	if (mb->fd >= 0)
