@@ -749,7 +749,7 @@ mb_head(Mailbox *mb, int i, Str *out)
 	uint64_t at, lim;
 	size_t n0 = out->n, k, scan;
 	ssize_t r;
-	int fd;
+	int fd, eof = 0;
 	Mmsg *m;
 
 	if (i < 0 || i >= mb->nmsg) {
@@ -768,10 +768,6 @@ mb_head(Mailbox *mb, int i, Str *out)
 		}
 		at = 0;
 		lim = UINT64_MAX;
-		if (mb->kind == MB_MAILDIR && m->size == 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-			m->size = mb_u32(st.st_size);	/* what mb_read gives: the file */
-			mb->dirty = 1;
-		}
 	}
 	scan = n0;
 	for (;;) {
@@ -786,10 +782,14 @@ mb_head(Mailbox *mb, int i, Str *out)
 			out->n = n0;
 			return -1;
 		}
-		if (r == 0)
+		if (r == 0) {
+			eof = 1;
 			break;
+		}
 		out->n += r;
 		at += r;
+		if ((size_t)r < k)
+			eof = 1;
 		/* an mdir file starts with its From line */
 		if (mb->kind == MB_MDIR && scan == n0 && out->n - n0 >= 5 && memcmp(out->p + n0, "From ", 5) == 0) {
 			if ((e = memchr(out->p + n0, '\n', out->n - n0)) == NULL)
@@ -807,6 +807,12 @@ mb_head(Mailbox *mb, int i, Str *out)
 			out->n = scan + 2;
 			break;
 		}
+	}
+	/* a Maildir message's size, as mb_read gives it: the file's, known
+	 * when it was read to its end, else asked */
+	if (mb->kind == MB_MAILDIR && m->size == 0 && (eof || (fstat(fd, &st) == 0 && (at = st.st_size) > 0))) {
+		m->size = mb_u32(at);
+		mb->dirty = 1;
 	}
 	if (fd != mb->fd)
 		close(fd);
