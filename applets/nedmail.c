@@ -33,7 +33,8 @@ enum {
 };
 
 typedef struct Sum {
-	char *from;		/* or To: with -t */
+	char *from;		/* From:'s first address, else the envelope's */
+	char *to;		/* To:, for -t */
 	char *subj;		/* at most 50 octets */
 	unsigned char parts;	/* multipart or message/rfc822 */
 } Sum;
@@ -58,6 +59,7 @@ static struct {
 	int fromw;		/* width of the from column; 0: not yet known */
 	Sum *sum;		/* by mailbox index */
 	Arena sumar;
+	int sumnew;		/* summaries made since the cache was read */
 	/* the message last read, parsed */
 	int cidx;
 	Str craw;
@@ -406,9 +408,9 @@ static Sum *
 summary(int id)
 {
 	Sum *u = &N.sum[midx(id)];
-	const char *p, *e, *end, *v, *want = N.useto ? "to" : "from";
+	const char *p, *e, *end, *v;
 	char *subj = NULL, *sp;
-	Str a = { 0 }, val = { 0 };
+	Str a = { 0 }, t = { 0 }, val = { 0 };
 	size_t k;
 	int which;
 
@@ -426,8 +428,10 @@ summary(int id)
 		k = strcspn(p, ":\n");
 		which = 0;
 		if (p + k < e && p[k] == ':') {
-			if (k == strlen(want) && strncasecmp(p, want, k) == 0)
+			if (k == 4 && strncasecmp(p, "from", 4) == 0)
 				which = 1;
+			else if (k == 2 && strncasecmp(p, "to", 2) == 0)
+				which = 4;
 			else if (k == 7 && strncasecmp(p, "subject", 7) == 0 && subj == NULL)
 				which = 2;
 			else if (k == 12 && strncasecmp(p, "content-type", 12) == 0)
@@ -437,10 +441,10 @@ summary(int id)
 			v = p + k + 1;
 			while (v < e && (*v == ' ' || *v == '\t'))
 				v++;
-			if (which == 1) {
+			if (which == 1 || which == 4) {
 				str_reset(&val);
 				str_adds(&val, msg_unfold(&N.sumar, v, e - v));
-				addrlist(&N.sumar, val.p, &a);
+				addrlist(&N.sumar, val.p, which == 1 ? &a : &t);
 			} else if (which == 2)
 				subj = msg_hdrdecode(&N.sumar, v, e - v);
 			else
@@ -448,13 +452,13 @@ summary(int id)
 		}
 		p = e;
 	}
-	if (a.n == 0 && !N.useto)
+	if (a.n == 0)
 		str_adds(&a, mb_sender(N.mb, midx(id)));
-	if ((sp = strchr(a.p ? a.p : "", ' ')) != NULL && !N.useto)
+	if ((sp = strchr(a.p ? a.p : "", ' ')) != NULL)
 		*sp = 0;
 	u->from = arena_strdup(&N.sumar, a.p ? a.p : "");
-	if (N.useto)
-		tocolumn(u->from);
+	u->to = arena_strdup(&N.sumar, t.p ? t.p : "");
+	tocolumn(u->to);
 	if (subj == NULL)
 		subj = "";
 	while (*subj == ' ' || *subj == '\t')
@@ -466,14 +470,151 @@ summary(int id)
 		*sp = 0;
 	}
 	u->subj = subj;
+	N.sumnew++;
 	str_free(&a);
+	str_free(&t);
 	str_free(&val);
 	return u;
+}
+
+/*
+ * The summaries kept between sessions, beside the index: ".NAME.sum" by an
+ * mbox, ".sum" in a directory. A cache, never trusted for more than it is:
+ * lines "id parts from to subject", words %XX-escaped, found by message id.
+ */
+static int
+sumpath(char *buf, size_t n)
+{
+	struct stat st;
+
+	if (stat(N.path, &st) == 0 && S_ISDIR(st.st_mode))
+		return snprintf(buf, n, "%s/.sum", N.path) < (int)n ? 0 : -1;
+	return mb_sidepath(buf, n, N.path, ".sum");
+}
+
+static void
+sumesc(Str *s, const char *p)
+{
+	if (*p == 0)
+		str_addc(s, '-');
+	if (strcmp(p, "-") == 0)
+		p = "%2D";
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
+			str_fmt(s, "%%%02X", (unsigned char)*p);
+		else
+			str_addc(s, *p);
+}
+
+static char *
+sumunesc(char *w)
+{
+	char *o = w, *r = w;
+
+	if (strcmp(w, "-") == 0)
+		return arena_strdup(&N.sumar, "");
+	for (; *r; r++)
+		if (*r == '%' && hexdigit(r[1]) >= 0 && hexdigit(r[2]) >= 0 && (hexdigit(r[1]) | hexdigit(r[2])) != 0) {
+			*o++ = hexdigit(r[1]) * 16 + hexdigit(r[2]);
+			r += 2;
+		} else
+			*o++ = *r;
+	*o = 0;
+	return arena_strdup(&N.sumar, w);
+}
+
+typedef struct Idrow {
+	const char *id;
+	int i;
+} Idrow;
+
+static int
+cmprow(const void *a, const void *b)
+{
+	return strcmp(((const Idrow *)a)->id, ((const Idrow *)b)->id);
+}
+
+static void
+loadsums(void)
+{
+	char path[LIM_PATHNAME], *t, *l, *e, *w[5], ib[MB_IDLEN];
+	Idrow *v, key, *hit;
+	size_t n;
+	int i, k;
+
+	if (N.single || sumpath(path, sizeof path) < 0 || (t = readfile(path, 64 << 20, &n)) == NULL)
+		return;
+	if (strncmp(t, "upas-sum 1\n", 11) != 0) {
+		free(t);
+		return;
+	}
+	v = xmalloc((N.n + 1) * sizeof *v);
+	for (i = 0; i < N.n; i++) {
+		v[i].id = arena_strdup(&N.sumar, mb_id(N.mb, i, ib));
+		v[i].i = i;
+	}
+	qsort(v, N.n, sizeof *v, cmprow);
+	for (l = t + 11; l < t + n && *l; l = e + 1) {
+		if ((e = strchr(l, '\n')) == NULL)
+			break;
+		*e = 0;
+		for (k = 0; k < 5; k++)
+			w[k] = strsep(&l, " ");
+		if (w[4] == NULL || l != NULL)
+			continue;
+		key.id = sumunesc(w[0]);
+		if ((hit = bsearch(&key, v, N.n, sizeof *v, cmprow)) == NULL || N.sum[hit->i].from != NULL)
+			continue;
+		N.sum[hit->i].parts = w[1][0] == '1';
+		N.sum[hit->i].from = sumunesc(w[2]);
+		N.sum[hit->i].to = sumunesc(w[3]);
+		N.sum[hit->i].subj = sumunesc(w[4]);
+	}
+	free(v);
+	free(t);
+	N.sumnew = 0;
+}
+
+/* When summaries were made, all that are known, temporary file then rename. */
+static void
+savesums(void)
+{
+	char path[LIM_PATHNAME], tmp[LIM_PATHNAME + 32], ib[MB_IDLEN];
+	Str s = { 0 };
+	int i, fd, bad = 0;
+
+	if (N.single || N.sumnew == 0 || N.mb == NULL || sumpath(path, sizeof path) < 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return;
+	str_adds(&s, "upas-sum 1\n");
+	for (i = 0; i <= N.n && !bad; i++) {
+		if (i == N.n || s.n > 65536) {
+			bad = fd_writeall(fd, s.p, s.n) < 0;
+			str_reset(&s);
+		}
+		if (i == N.n || N.sum[i].from == NULL)
+			continue;
+		sumesc(&s, mb_id(N.mb, i, ib));
+		str_fmt(&s, " %d ", N.sum[i].parts);
+		sumesc(&s, N.sum[i].from);
+		str_addc(&s, ' ');
+		sumesc(&s, N.sum[i].to);
+		str_addc(&s, ' ');
+		sumesc(&s, N.sum[i].subj);
+		str_addc(&s, '\n');
+	}
+	str_free(&s);
+	if (close(fd) < 0 || bad || rename(tmp, path) < 0)
+		unlink(tmp);
+	N.sumnew = 0;
 }
 
 static void
 forgetsums(void)
 {
+	N.sumnew = 0;
 	arena_free(&N.sumar);
 	free(N.sum);
 	N.sum = xmalloc((N.n + 1) * sizeof *N.sum);
@@ -493,7 +634,7 @@ fromwidth(void)
 	N.fromw = 12;
 	for (id = 1; id <= N.n; id++)
 		if ((u = summary(id)) != NULL) {
-			w = strlen(u->from);
+			w = strlen(N.useto ? u->to : u->from);
 			if (w > N.fromw)
 				N.fromw = w < max ? w : max;
 		}
@@ -561,7 +702,7 @@ hline(Str *s, Pos *p)
 		if (*u->subj) {
 			size_t n0 = s->n, k;
 
-			safes(s, u->from);
+			safes(s, N.useto ? u->to : u->from);
 			if (s->n - n0 > (size_t)w)
 				s->n = n0 + w;	/* the from column, cut (ASCII addresses) */
 			for (k = s->n - n0; k < (size_t)w; k++)
@@ -569,7 +710,7 @@ hline(Str *s, Pos *p)
 			str_addc(s, ' ');
 			safes(s, u->subj);
 		} else
-			safes(s, u->from);
+			safes(s, N.useto ? u->to : u->from);
 		str_addc(s, '\n');
 		str_free(&id);
 		return 0;
@@ -2072,6 +2213,7 @@ incorporate(int sync)
 	for (i = 0; sync && i < N.n; i++)
 		if (mb_msg(N.mb, i)->flags & MF_DELETED)
 			gone++;
+	savesums();
 	k = keep(&nk);
 	if (sync && mb_sync(N.mb) < 0) {
 		say("!%s\n", lasterr());
@@ -2079,6 +2221,7 @@ incorporate(int sync)
 	}
 	n = mb_refresh(N.mb);
 	restore(k, nk);
+	loadsums();
 	if (n < 0) {
 		say("!%s\n", lasterr());
 		return -1;
@@ -2137,6 +2280,7 @@ c_q(Pos *p, int argc, char **argv, char *line)
 	Str s = { 0 };
 	int i, gone = 0;
 
+	savesums();
 	if (!N.single) {
 		for (i = 0; i < N.n; i++)
 			if (mb_msg(N.mb, i)->flags & MF_DELETED)
@@ -2160,6 +2304,7 @@ static int
 c_x(Pos *p, int argc, char **argv, char *line)
 {
 	flush();
+	savesums();
 	if (!N.single)
 		mb_close(N.mb);	/* the mailbox as it was; the index may learn */
 	exit(0);
@@ -2431,8 +2576,10 @@ openbox(const char *path)
 	if (mb == NULL)
 		return -1;
 	uncache();
-	if (N.mb)
+	if (N.mb) {
+		savesums();
 		mb_close(N.mb);
+	}
 	N.mb = mb;
 	snprintf(N.path, sizeof N.path, "%s", path);
 	N.n = mb_count(mb);
@@ -2441,6 +2588,7 @@ openbox(const char *path)
 	memset(N.nf, 0, N.n + 1);
 	N.cur.m = N.cur.nsub = 0;
 	forgetsums();
+	loadsums();
 	return 0;
 }
 

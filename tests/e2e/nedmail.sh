@@ -13,7 +13,7 @@ cd "$B" || exit 1
 
 # mkbox FILE: five messages, oldest first, dates of 2023
 mkbox() {
-	rm -f "$1" ".$1.idx" ".$1.imp"
+	rm -f "$1" ".$1.idx" ".$1.imp" ".$1.sum"
 	cat >"$1" <<'MBOX'
 From alice@example.org Mon Jan  2 10:00:00 2023
 From: Alice <alice@example.org>
@@ -532,6 +532,21 @@ want <<'EOF'
 EOF
 run "mdir: the flags again, then a deletion" -f ./mdir
 is "$(ls mdir)" "1672653600.00" "mdir: the deleted file is unlinked"
+
+# --- the summaries kept between sessions: the same lines from them, a
+# damaged file ignored, a forged one still shown harmlessly
+mkbox mbox
+printf ',h\nx\n' >"$T/in"
+"$UPAS" nedmail -f ./mbox <"$T/in" >"$T/h1" 2>&1
+check "summaries kept beside the mailbox" test -s .mbox.sum
+"$UPAS" nedmail -f ./mbox <"$T/in" >"$T/h2" 2>&1
+check "the next session shows the same from them" cmp -s "$T/h1" "$T/h2"
+printf 'garbage\n' >.mbox.sum
+"$UPAS" nedmail -f ./mbox <"$T/in" >"$T/h3" 2>&1
+check "a damaged summary file is ignored" cmp -s "$T/h1" "$T/h3"
+id=$(sed -n '2s/ .*//p' .mbox.sum)
+printf 'upas-sum 1\n%s 0 %%1B[31mx@y - %%07evil%%1B]0;t\n' "$id" >.mbox.sum
+like "$("$UPAS" nedmail -f ./mbox <"$T/in" 2>&1 | tr -d '\033\007')" '\?\[31mx@y +\?evil\?\]0;t' "a forged summary is shown harmlessly"
 
 # --- s, w, f, fq
 mkbox mbox
