@@ -58,6 +58,7 @@ static struct {
 	Pos cur;
 	int fromw;		/* width of the from column; 0: not yet known */
 	Sum *sum;		/* by mailbox index */
+	Str sraw;		/* the header a summary is made from */
 	Arena sumar;
 	int sumnew;		/* summaries made since the cache was read */
 	/* the message last read, parsed */
@@ -114,6 +115,8 @@ safe(Str *o, const char *s, size_t n, int body)
 	for (i = 0; i < n; i += k) {
 		k = 1;
 		if (p[i] < 0x80) {
+			if (body && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+				continue;	/* CRLF text: the line end alone */
 			if ((p[i] < ' ' && p[i] != '\t' && !(body && p[i] == '\n')) || p[i] == 0x7f)
 				str_addc(o, '?');
 			else
@@ -323,17 +326,17 @@ addrlist(Arena *ar, char *v, Str *s)
 				q = lt + 1;
 			} else {
 				/* comments go */
-				for (r = one; *r; r++)
-					if (*r == '(') {
-						char *e = strchr(r, ')');
+				char *o = one;
+				int d = 0;
 
-						if (e == NULL)
-							*r = 0;
-						else
-							memmove(r, e + 1, strlen(e + 1) + 1), r--;
-						if (*r == 0)
-							break;
-					}
+				for (r = one; *r; r++)
+					if (*r == '(')
+						d++;
+					else if (*r == ')' && d > 0)
+						d--;
+					else if (d == 0)
+						*o++ = *r;
+				*o = 0;
 				q = one;
 			}
 			while (*q == ' ' || *q == '\t')
@@ -341,7 +344,7 @@ addrlist(Arena *ar, char *v, Str *s)
 			r = (char *)q + strlen(q);
 			while (r > q && (r[-1] == ' ' || r[-1] == '\t'))
 				*--r = 0;
-			if (*q && strchr(q, ':') == NULL) {
+			if (*q && *q != '-' && strchr(q, ':') == NULL) {	/* never an option */
 				if (s->n)
 					str_addc(s, ' ');
 				str_adds(s, q);
@@ -387,15 +390,19 @@ fromaddr(Msg *m, int id)
 }
 
 /* The first addr and the rest cut to " ..." for the To: column. */
-static void
-tocolumn(char *a)
+static char *
+tocolumn(const char *a)
 {
-	char *sp;
+	size_t n = strcspn(a, " ");
+	Str s = { 0 };
+	char *r;
 
-	if (strlen(a) > 34)
-		a[34] = 0;
-	if ((sp = strchr(a, ' ')) != NULL)
-		strcpy(sp, " ...");
+	str_addn(&s, a, n < 30 ? n : 30);
+	if (a[n] == ' ' || n > 30)
+		str_adds(&s, " ...");
+	r = arena_strdup(&N.sumar, s.p);
+	str_free(&s);
+	return r;
 }
 
 /*
@@ -416,11 +423,11 @@ summary(int id)
 
 	if (u->from != NULL)
 		return u;
-	str_reset(&N.hraw);
-	if (mb_head(N.mb, midx(id), &N.hraw) < 0)
+	str_reset(&N.sraw);
+	if (mb_head(N.mb, midx(id), &N.sraw) < 0)
 		return NULL;
-	p = N.hraw.p ? N.hraw.p : "";
-	end = p + N.hraw.n;
+	p = N.sraw.p ? N.sraw.p : "";
+	end = p + N.sraw.n;
 	while (p < end && *p != '\n') {
 		/* a field and its folds */
 		for (e = p; e < end && (e == p || e[-1] != '\n' || *e == ' ' || *e == '\t'); e++)
@@ -457,8 +464,7 @@ summary(int id)
 	if ((sp = strchr(a.p ? a.p : "", ' ')) != NULL)
 		*sp = 0;
 	u->from = arena_strdup(&N.sumar, a.p ? a.p : "");
-	u->to = arena_strdup(&N.sumar, t.p ? t.p : "");
-	tocolumn(u->to);
+	u->to = tocolumn(t.p ? t.p : "");
 	if (subj == NULL)
 		subj = "";
 	while (*subj == ' ' || *subj == '\t')
@@ -626,7 +632,7 @@ forgetsums(void)
 static int
 fromwidth(void)
 {
-	int id, w, max = N.useto ? 40 : 1 << 30;
+	int id, w, max = 40;
 	Sum *u;
 
 	if (N.fromw > 0)
@@ -703,8 +709,11 @@ hline(Str *s, Pos *p)
 			size_t n0 = s->n, k;
 
 			safes(s, N.useto ? u->to : u->from);
-			if (s->n - n0 > (size_t)w)
-				s->n = n0 + w;	/* the from column, cut (ASCII addresses) */
+			if (s->n - n0 > (size_t)w) {
+				s->n = n0 + w;	/* the from column, cut on a character */
+				while (s->n > n0 && ((unsigned char)s->p[s->n] & 0xc0) == 0x80)
+					s->n--;
+			}
 			for (k = s->n - n0; k < (size_t)w; k++)
 				str_addc(s, ' ');
 			str_addc(s, ' ');
@@ -862,6 +871,8 @@ address(char **sp, Pos *p, int *got, int clamp)
 		if (*s >= '0' && *s <= '9' && first) {
 			v = strtol(s, &e, 10);
 			s = e;
+			if (v < 0 || v > (long)N.n + 1)
+				v = (long)N.n + 1;	/* past the end, whatever it said */
 			if (v == 0)
 				p->m = 0;
 			else if (v <= N.n || clamp)
@@ -909,6 +920,8 @@ address(char **sp, Pos *p, int *got, int clamp)
 				if (*s >= '0' && *s <= '9') {
 					v = strtol(s, &e, 10);
 					s = e;
+					if (v > N.n + LIM_MSGPARTS)
+						v = N.n + LIM_MSGPARTS;	/* past any end: no overflow */
 				}
 				if (p->nsub > 0) {
 					k = p->sub[p->nsub - 1] + sign * v;
@@ -1049,7 +1062,7 @@ ignored(const char *name, size_t n)
 		k = strlen(ignore[i]);
 		if (k > 0 && ignore[i][k - 1] == ':')
 			k--;
-		if (k <= n && strncasecmp(name, ignore[i], k) == 0 && (k == n || ignore[i][k - 1] == '-'))
+		if (k > 0 && k <= n && strncasecmp(name, ignore[i], k) == 0 && (k == n || ignore[i][k - 1] == '-'))
 			return 1;
 	}
 	return 0;
@@ -1095,25 +1108,56 @@ istext(Part *p)
 	    (strcmp(p->subtype, "delivery-status") == 0 || strcmp(p->subtype, "disposition-notification") == 0));
 }
 
+/* All of fd (up to LIM_MBOXMSG) appended to s. */
+static int
+readall(int fd, Str *s)
+{
+	ssize_t r;
+
+	for (;;) {
+		if (s->n >= LIM_MBOXMSG)
+			return 0;
+		str_reserve(s, 65536);
+		if ((r = read(fd, s->p + s->n, 65536)) < 0 && errno != EINTR)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (r > 0)
+			s->n += r;
+	}
+}
+
+static int rawmsg(Pos *p);
+
 /* Text through the formatter t set, when there is one (and a shell). */
 static void
 showtext(const char *s, size_t n)
 {
 	if (N.fmt != NULL && access("/bin/sh", X_OK) == 0) {
 		char *argv[] = { "/bin/sh", "-c", N.fmt, NULL };
-		int fd = memfd_create("nedmail", MFD_CLOEXEC);
+		int fd = memfd_create("nedmail", MFD_CLOEXEC), ofd = memfd_create("nedmail", MFD_CLOEXEC);
+		Str o = { 0 };
 		pid_t pid;
 
-		if (fd >= 0 && fd_writeall(fd, s, n) == 0 && lseek(fd, 0, SEEK_SET) == 0) {
-			flush();
-			if ((pid = proc_start(argv, fd, 1)) > 0) {
-				close(fd);
-				proc_wait(pid);
+		/* what the formatter makes is the message's text still: through safe() */
+		if (fd >= 0 && ofd >= 0 && fd_writeall(fd, s, n) == 0 && lseek(fd, 0, SEEK_SET) == 0 &&
+		    (pid = proc_start(argv, fd, ofd)) > 0) {
+			proc_wait(pid);
+			close(fd);
+			if (lseek(ofd, 0, SEEK_SET) == 0 && readall(ofd, &o) == 0) {
+				close(ofd);
+				safe(&N.out, o.p ? o.p : "", o.n, 1);
+				if (o.n > 0 && o.p[o.n - 1] != '\n')
+					str_addc(&N.out, '\n');
+				str_free(&o);
 				return;
 			}
+			str_free(&o);
 		}
 		if (fd >= 0)
 			close(fd);
+		if (ofd >= 0)
+			close(ofd);
 	}
 	safe(&N.out, s, n, 1);
 	if (n > 0 && s[n - 1] != '\n')
@@ -1157,8 +1201,10 @@ pbody(Msg *m, Part *q, Pos *p)
 
 	if (strcmp(q->type, "multipart") == 0 && q->child) {
 		cp = *p;
-		if (cp.nsub >= MAXSUB)
+		if (cp.nsub >= MAXSUB) {
+			str_adds(&N.out, "\n!--- parts nested too deep to number\n");
 			return;
+		}
 		cp.nsub++;
 		if (strcmp(q->subtype, "alternative") == 0) {
 			for (c = q->child, k = 1; c; c = c->next, k++)
@@ -1253,13 +1299,36 @@ c_p(Pos *p, int argc, char **argv, char *line)
 		say("!address\n");
 		return -1;
 	}
-	if (q == NULL)
-		return -1;
+	if (q == NULL) {
+		if (p->nsub > 0)
+			return -1;
+		say("!not parsed (%s): as stored\n", lasterr());
+		setflag(p->m, MF_SEEN | MF_OLD, 0);
+		return rawmsg(p);
+	}
 	if (p->nsub == 0) {
 		setflag(p->m, MF_SEEN | MF_OLD, 0);
 		unixheader(p->m);
 	}
 	ppart(m, q, p);
+	return 0;
+}
+
+/* A message that does not parse (past a bound): as stored. */
+static int
+rawmsg(Pos *p)
+{
+	Str s = { 0 };
+
+	if (p->m < 1 || p->m > N.n || p->nsub > 0 || mb_read(N.mb, midx(p->m), &s) < 0) {
+		say("!address\n");
+		return -1;
+	}
+	unixheader(p->m);
+	safe(&N.out, s.p ? s.p : "", s.n, 1);
+	if (s.n > 0 && s.p[s.n - 1] != '\n')
+		str_addc(&N.out, '\n');
+	str_free(&s);
 	return 0;
 }
 
@@ -1269,10 +1338,8 @@ c_P(Pos *p, int argc, char **argv, char *line)
 	Msg *m;
 	Part *q = wpart(p, &m);
 
-	if (q == NULL) {
-		say("!address\n");
-		return -1;
-	}
+	if (q == NULL)
+		return rawmsg(p);
 	if (p->nsub == 0)
 		unixheader(p->m);
 	safe(&N.out, q->raw, q->rawlen, 1);
@@ -1327,8 +1394,11 @@ hlist(Msg *m, Part *q, Pos *p)
 	str_addc(&N.out, '\n');
 	str_free(&id);
 	str_free(&l);
-	if (p->nsub >= MAXSUB)
+	if (p->nsub >= MAXSUB) {
+		if (q->child)
+			str_adds(&N.out, "!--- parts nested too deep to number\n");
 		return;
+	}
 	cp = *p;
 	cp.nsub++;
 	for (c = q->child, k = 1; c; c = c->next, k++) {
@@ -1537,6 +1607,26 @@ c_s(Pos *p, int argc, char **argv, char *line)
 	return save(p->m, path);
 }
 
+/* A file name from a message made harmless in place: letters, digits and
+ * ".-_+=@,", the rest '_', no leading '.' or '-', never empty. */
+static void
+harmless(char *b, size_t n)
+{
+	size_t k;
+
+	if (n < 2)
+		return;
+	b[n - 2] = 0;
+	for (k = 0; b[k]; k++)
+		if (!((b[k] >= 'a' && b[k] <= 'z') || (b[k] >= 'A' && b[k] <= 'Z') || (b[k] >= '0' && b[k] <= '9') ||
+		    strchr(".-_+=@,", b[k])))
+			b[k] = '_';
+	if (b[0] == '.' || b[0] == '-' || b[0] == 0) {
+		memmove(b + 1, b, k + 1);
+		b[0] = '_';
+	}
+}
+
 /* The folder f files a message in: the sender's name (fromtab- may map it). */
 static void
 fname(char *b, size_t n, int id)
@@ -1544,7 +1634,6 @@ fname(char *b, size_t n, int id)
 	char path[LIM_PATHNAME], *t, *l, *e, *sp, *q;
 	const char *a;
 	Msg *m = head(id);
-	size_t k;
 
 	a = m ? fromaddr(m, id) : mb_sender(N.mb, midx(id));
 	if (upas_path(path, sizeof path, "box", N.login, "fromtab-", NULL) == 0 &&
@@ -1568,11 +1657,7 @@ fname(char *b, size_t n, int id)
 		a = q + 1;
 	snprintf(b, n, "%.*s", (int)strcspn(a, "@"), a);
 clean:
-	for (k = 0; b[k]; k++)
-		if (b[k] == '/' || (unsigned char)b[k] <= ' ' || b[k] == 0x7f)
-			b[k] = '_';
-	if (b[0] == '.' || b[0] == 0)
-		memmove(b + 1, b, strnlen(b, n - 2) + 1), b[0] = '_';
+	harmless(b, n);
 }
 
 static int
@@ -1618,7 +1703,7 @@ c_w(Pos *p, int argc, char **argv, char *line)
 	Msg *m;
 	Part *q = wpart(p, &m);
 	const char *name;
-	char *b;
+	char *b, wname[256];
 	Str s = { 0 };
 	int fd;
 
@@ -1632,21 +1717,18 @@ c_w(Pos *p, int argc, char **argv, char *line)
 	}
 	if (argc == 0) {
 		/* the part's file name, its last component, harmless */
-		b = arena_strdup(&m->ar, q->filename);
+		b = q->filename;
 		if (strrchr(b, '/'))
 			b = strrchr(b, '/') + 1;
 		if (strrchr(b, '\\'))
 			b = strrchr(b, '\\') + 1;
-		for (char *c = b; *c; c++)
-			if ((unsigned char)*c < ' ' || *c == 0x7f)
-				*c = '_';
-		if (b[0] == 0 || b[0] == '.' || b[0] == '-')
-			b = arena_strdup(&m->ar, "part");
-		name = b;
+		snprintf(wname, sizeof wname, "%s", *b ? b : "part");
+		harmless(wname, sizeof wname);
+		name = wname;
 	} else
 		name = argv[0];
 	if ((fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666)) < 0) {
-		say("!can't create %s: %s\n", name, strerror(errno));
+		say("!can't create %s: %s\n", name, strerror(errno));	/* harmless, or the user's */
 		return -1;
 	}
 	if (strcmp(q->type, "text") == 0)
@@ -1794,6 +1876,8 @@ quote(Str *s, const char *a)
 	str_addc(s, '\'');
 }
 
+static void rmreplydir(const char *dir);
+
 /* A directory holding what marshal -R and -A take of the message: its
  * messageid and its raw text. */
 static int
@@ -1822,6 +1906,7 @@ replydir(char *dir, size_t n, Msg *m, Part *q)
 		say("!%s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		rmreplydir(dir);
 		return -1;
 	}
 	close(fd);
@@ -1913,10 +1998,10 @@ mail(Pos *p, int argc, char **argv, const char *name)
 			return -1;
 		}
 	}
-	if (file && ffile(p->m) < 0)
+	if ((file && ffile(p->m) < 0) || replydir(dir, sizeof dir, m, q) < 0) {
+		str_free(&to);
 		return -1;
-	if (replydir(dir, sizeof dir, m, q) < 0)
-		return -1;
+	}
 	snprintf(att, sizeof att, "%s/raw", dir);
 	v = xmalloc((argc + LIM_ADDRS + 16) * sizeof *v);
 	v[n++] = marshal && *marshal ? (char *)marshal : "marshal";
@@ -1951,7 +2036,7 @@ mail(Pos *p, int argc, char **argv, const char *name)
 		v[n++] = argv[i];
 	if (to.n)
 		for (i = 0, a = to.p; i < LIM_ADDRS && (w[i] = strsep(&a, " ")) != NULL; i++)
-			if (*w[i])
+			if (*w[i] && *w[i] != '-')	/* an address from the message is never an option */
 				v[n++] = w[i];
 	v[n] = NULL;
 	str_addc(&line, '!');
@@ -2248,7 +2333,7 @@ static int openbox(const char *path);
 static int
 c_mb(Pos *p, int argc, char **argv, char *line)
 {
-	char path[LIM_PATHNAME], old[LIM_PATHNAME];
+	char path[LIM_PATHNAME];
 
 	if (argc > 1) {
 		say("!usage: mb [mbox]\n");
@@ -2258,13 +2343,8 @@ c_mb(Pos *p, int argc, char **argv, char *line)
 		say("!name too long\n");
 		return -1;
 	}
-	snprintf(old, sizeof old, "%s", N.path);
 	if (openbox(path) < 0) {
-		say("!no mb: %s\n", lasterr());
-		if (openbox(old) < 0) {
-			say("!mb disappeared\n");
-			exit(1);
-		}
+		say("!no mb: %s\n", lasterr());	/* the old one stays, marks and all */
 		return -1;
 	}
 	counts();
@@ -2285,10 +2365,16 @@ c_q(Pos *p, int argc, char **argv, char *line)
 		for (i = 0; i < N.n; i++)
 			if (mb_msg(N.mb, i)->flags & MF_DELETED)
 				gone++;
-		if (mb_sync(N.mb) < 0) {
+		if (N.mb->mode == MB_RDONLY) {
+			if (gone)
+				say("!%s is read-only: nothing deleted\n", N.path);
+			gone = 0;
+		} else if (mb_sync(N.mb) < 0) {
+			/* nothing is lost: the marks stay for another q, or x */
 			say("!%s: %s\n", N.path, lasterr());
-			flush();
-			exit(1);
+			if (feof(stdin))
+				exit(1);
+			return -1;
 		}
 		mb_purge(N.mb);
 	}

@@ -311,8 +311,10 @@ html_text(Str *out, const char *p, size_t n, int width)
 				else if (!q && (p[e] == '"' || p[e] == '\'') && p[e - 1] == '=')
 					q = p[e];
 			if (e >= n) {
-				i++;
-				continue;
+				/* no '>' to the end: nothing after is a tag (no rescans) */
+				text(&h, p + run, n - run);
+				run = i = n;
+				break;
 			}
 			text(&h, p + run, i - run);
 			tag(&h, p + i + 1, e - i - 1);

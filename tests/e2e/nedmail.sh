@@ -690,6 +690,34 @@ printf 'From x@y Mon Jan  2 10:00:00 2023\nFrom: x@y\nSubject: att\nContent-Type
 printf '1.2w\nx\n' | "$UPAS" nedmail -f ./att >/dev/null 2>&1
 check "w: a part's file name loses its directories" test -f x.sh -a ! -e ../../x.sh
 
+# --- what a message says never becomes an option, a file name or a crash
+long=$(printf 'x%.0s' $(seq 1 300))
+{
+	printf 'From x@y Mon Jan  2 10:00:00 2023\nFrom: <-A/etc/passwd>, ok@example.org\nReply-To: -S/tmp/x\n'
+	printf 'To: "padpadpadpadpadpadpadpad" <aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.org>, b@x.org\n'
+	printf 'Subject: crlf\nContent-Type: text/plain\n\none\r\ntwo\r\n\n'
+	printf 'From y@y Mon Jan  2 10:00:00 2023\nFrom: (comment) <.%s@y> (more)\nSubject: long sender\n\nx\n\n' "$long"
+	printf 'From deep@y Mon Jan  2 10:00:00 2023\nFrom: deep@y\nSubject: deep\n'
+	i=0
+	while [ $i -lt 40 ]; do printf 'Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n' $i $i; i=$((i + 1)); done
+	printf 'Content-Type: text/plain\n\nbottom\n'
+	while [ $i -gt 0 ]; do i=$((i - 1)); printf -- '--b%d--\n' $i; done
+} >evil
+printf '#!/bin/sh\necho "args:" "$@" | sed "s|$TMPDIR/nedmail[A-Za-z0-9]*|DIR|g"\n' >"$T/echoargs"
+chmod +x "$T/echoargs"
+printf '3a\n3r\n3p\n2fq\n2f\n,h\n1H\n1p\n+99999999999999999999h\n-9223372036854775808h\nx\n' >"$T/in"
+out=$(TMPDIR=$T/tmp marshal=$T/echoargs "$UPAS" nedmail -f ./evil <"$T/in" 2>&1)
+like "$out" 'args: -8 -s Re: crlf -R DIR ok@example.org aaa' "a: addresses starting with - are dropped"
+like "$out" 'args: -8 -s Re: crlf -R DIR ok@example.org
+' "r: a Reply-To that is an option is none: From's address"
+like "$out" 'one
+two' "CRLF text shows its lines"
+like "$out" '! _\.x{40}' "fq: a sender's name made harmless"
+check "f: the folder is in box/USER/f, its name harmless" sh -c "ls '$UPASROOT/box/root/f' | grep -q '^_\.xxxx'"
+like "$out" 'nested too deep' "parts past the numbering say so"
+is "$(printf '%s\n' "$out" | grep -c '!address')" 2 "huge relative addresses are refused"
+like "$(printf '3h\nx\n' | "$UPAS" nedmail -t -f ./evil 2>&1)" ' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \.\.\. +crlf' "-t: the To: column is cut"
+
 # --- -s one message file; -c a new mailbox
 printf 'Subject: single\nFrom: one@example.org\n\nbody\n' >"$T/one.eml"
 printf 'h\np\ni\nd\nq\n' >"$T/in"
