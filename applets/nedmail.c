@@ -61,6 +61,7 @@ static struct {
 	Str sraw;		/* the header a summary is made from */
 	Arena sumar;
 	int sumnew;		/* summaries made since the cache was read */
+	int sumread;		/* the cache was read (at the first summary) */
 	/* the message last read, parsed */
 	int cidx;
 	Str craw;
@@ -405,6 +406,8 @@ tocolumn(const char *a)
 	return r;
 }
 
+static void loadsums(void);
+
 /*
  * What a summary line shows of message id, from one read of its header
  * (kept till the mailbox is scanned again), or NULL: From: (To: with -t),
@@ -421,6 +424,12 @@ summary(int id)
 	size_t k;
 	int which;
 
+	if (!N.sumread) {
+		N.sumread = 1;
+		loadsums();
+		if (u->from != NULL)
+			return u;
+	}
 	if (u->from != NULL)
 		return u;
 	str_reset(&N.sraw);
@@ -621,6 +630,7 @@ static void
 forgetsums(void)
 {
 	N.sumnew = 0;
+	N.sumread = 0;
 	arena_free(&N.sumar);
 	free(N.sum);
 	N.sum = xmalloc((N.n + 1) * sizeof *N.sum);
@@ -2306,7 +2316,6 @@ incorporate(int sync)
 	}
 	n = mb_refresh(N.mb);
 	restore(k, nk);
-	loadsums();
 	if (n < 0) {
 		say("!%s\n", lasterr());
 		return -1;
@@ -2674,7 +2683,6 @@ openbox(const char *path)
 	memset(N.nf, 0, N.n + 1);
 	N.cur.m = N.cur.nsub = 0;
 	forgetsums();
-	loadsums();
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # N-message mailbox, upas nedmail on the mbox against `s-nail -H` on the
 # same file, and nedmail on a Maildir copy against mblaze's `mlist | mscan`,
 # cold (no index yet) and warm (the index the first run left), in one run;
-# and nedmail's warm open alone. Every timed run starts with the mailbox's
+# and nedmail's warm open alone. Cold: neither the index nor the kept
+# summaries (.sum) exist. Every timed run starts with the mailbox's
 # files in the page cache. Prints seconds and ratios; never fails on timing.
 # See tests/bench/README.md.
 #
@@ -52,7 +53,7 @@ scan() { mlist "$T/Maildir" | mscan; }
 for k in ned.mbox.cold ned.mbox.warm ned.open snail ned.md.cold ned.md.warm mscan; do : >"$T/$k"; done
 r=0
 while [ "$r" -lt "$R" ]; do
-	rm -f "$T/.mbox.idx" "$T/.mbox.imp" "$T/Maildir/.idx"
+	rm -f "$T/.mbox.idx" "$T/.mbox.sum" "$T/Maildir/.idx" "$T/Maildir/.sum"
 	cached
 	secs ned "$T/mbox" "$T/h" >>"$T/ned.mbox.cold"
 	cached
