@@ -735,6 +735,9 @@ head -c 5000 /dev/zero | tr '\0' x >"$T/in"
 printf '\n=\nx\n' >>"$T/in"
 like "$("$UPAS" nedmail -f ./mbox <"$T/in" 2>&1)" '!line too long' "a command line too long is refused"
 
+# mail without recipients is nedmail
+like "$(printf ',h\nx\n' | "$UPAS" mail -f ./mbox 2>&1)" '^[0-9]+ messages?' "mail -f runs nedmail"
+
 # --- q while deliveries go on: nothing is lost
 mkbox mbox
 i=0
