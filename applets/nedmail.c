@@ -507,20 +507,6 @@ sumpath(char *buf, size_t n)
 	return mb_sidepath(buf, n, N.path, ".sum");
 }
 
-static void
-sumesc(Str *s, const char *p)
-{
-	if (*p == 0)
-		str_addc(s, '-');
-	if (strcmp(p, "-") == 0)
-		p = "%2D";
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
-			str_fmt(s, "%%%02X", (unsigned char)*p);
-		else
-			str_addc(s, *p);
-}
-
 static char *
 sumunesc(char *w)
 {
@@ -611,13 +597,13 @@ savesums(void)
 		}
 		if (i == N.n || N.sum[i].from == NULL)
 			continue;
-		sumesc(&s, mb_id(N.mb, i, ib));
+		str_word(&s, mb_id(N.mb, i, ib));
 		str_fmt(&s, " %d ", N.sum[i].parts);
-		sumesc(&s, N.sum[i].from);
+		str_word(&s, N.sum[i].from);
 		str_addc(&s, ' ');
-		sumesc(&s, N.sum[i].to);
+		str_word(&s, N.sum[i].to);
 		str_addc(&s, ' ');
-		sumesc(&s, N.sum[i].subj);
+		str_word(&s, N.sum[i].subj);
 		str_addc(&s, '\n');
 	}
 	str_free(&s);
@@ -1514,27 +1500,20 @@ flags(int id, const char *s)
 	return 0;
 }
 
+/* k and K: flags set (clear), f by default. */
 static int
-c_k(Pos *p, int argc, char **argv, char *line)
+kflags(Pos *p, int argc, char **argv, const char *name, const char *def)
 {
 	if (argc > 1) {
-		say("!usage k [flags]\n");
+		say("!usage %s [flags]\n", name);
 		return -1;
 	}
 	*p = top(p);
-	return flags(p->m, argc ? argv[0] : "f");
+	return flags(p->m, argc ? argv[0] : def);
 }
 
-static int
-c_K(Pos *p, int argc, char **argv, char *line)
-{
-	if (argc > 1) {
-		say("!usage K [flags]\n");
-		return -1;
-	}
-	*p = top(p);
-	return flags(p->m, argc ? argv[0] : "-f");
-}
+static int c_k(Pos *p, int c, char **v, char *l) { return kflags(p, c, v, "k", "f"); }
+static int c_K(Pos *p, int c, char **v, char *l) { return kflags(p, c, v, "K", "-f"); }
 
 static int
 c_F(Pos *p, int argc, char **argv, char *line)

@@ -42,6 +42,9 @@ void str_fmt(Str *s, const char *fmt, ...) PRINTF(2, 3);
 void str_reset(Str *s);
 void str_reserve(Str *s, size_t more);	/* room for more octets and a NUL */
 void str_free(Str *s);
+/* A word of a line of words (the index, .sum): blanks, controls and '%' as
+ * %XX, "" as "-" (and "-" or "*" alone escaped). */
+void str_word(Str *s, const char *p);
 
 typedef struct Arena {
 	struct Achunk *c;

@@ -29,25 +29,6 @@ idx_path(Mailbox *mb, char *buf, size_t n)
 	return snprintf(buf, n, "%s/.idx", mb->path) < (int)n ? 0 : -1;
 }
 
-/* Words of the index: blanks, controls and '%' as %XX, "" as "-". */
-static void
-esc(Str *s, const char *p)
-{
-	if (p == NULL || *p == 0) {
-		str_addc(s, '-');
-		return;
-	}
-	if (strcmp(p, "-") == 0 || strcmp(p, "*") == 0) {
-		str_fmt(s, "%%%02X", *p);
-		return;
-	}
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
-			str_fmt(s, "%%%02X", (unsigned char)*p);
-		else
-			str_addc(s, *p);
-}
-
 static char *
 unesc(const char *w)
 {
@@ -244,7 +225,7 @@ idx_save(Mailbox *mb)
 		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
 		    (unsigned long long)(m->off + m->hlen), (unsigned long long)m->end, (unsigned long long)m->size,
 		    m->dflags, (long long)m->date);
-		esc(&s, mb->kind == MB_MBOX ? "" : mb_file(mb, m, file, sizeof file));
+		str_word(&s, mb->kind == MB_MBOX ? "" : mb_file(mb, m, file, sizeof file));
 		str_addc(&s, ' ');
 		str_addc(&s, '*');	/* the sender: read when asked */
 		str_addc(&s, '\n');

@@ -232,3 +232,21 @@ arena_free(Arena *a)
 	}
 	a->c = NULL;
 }
+
+void
+str_word(Str *s, const char *p)
+{
+	if (p == NULL || *p == 0) {
+		str_addc(s, '-');
+		return;
+	}
+	if (strcmp(p, "-") == 0 || strcmp(p, "*") == 0) {
+		str_fmt(s, "%%%02X", *p);
+		return;
+	}
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
+			str_fmt(s, "%%%02X", (unsigned char)*p);
+		else
+			str_addc(s, *p);
+}
