@@ -45,6 +45,8 @@ void str_free(Str *s);
 /* A word of a line of words (the index, .sum): blanks, controls and '%' as
  * %XX, "" as "-" (and "-" or "*" alone escaped). */
 void str_word(Str *s, const char *p);
+/* v in base 10 or 16 (lowercase), appended; by hand, for files of many numbers. */
+void str_num(Str *s, uint64_t v, int base);
 
 typedef struct Arena {
 	struct Achunk *c;

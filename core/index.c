@@ -222,9 +222,21 @@ idx_save(Mailbox *mb)
 		if (i == mb->nmsg)
 			break;
 		m = &mb->msg[i];
-		str_fmt(&s, "%llx %llu %llu %llu %llu %d %lld ", (unsigned long long)m->h, (unsigned long long)m->off,
-		    (unsigned long long)(m->off + m->hlen), (unsigned long long)m->end, (unsigned long long)m->size,
-		    m->dflags, (long long)m->date);
+		/* "%llx %llu %llu %llu %llu %d %lld ", by hand: an index has many lines */
+		str_num(&s, m->h, 16);
+		str_addc(&s, ' ');
+		str_num(&s, m->off, 10);
+		str_addc(&s, ' ');
+		str_num(&s, m->off + m->hlen, 10);
+		str_addc(&s, ' ');
+		str_num(&s, m->end, 10);
+		str_addc(&s, ' ');
+		str_num(&s, m->size, 10);
+		str_addc(&s, ' ');
+		str_num(&s, m->dflags, 10);
+		str_addc(&s, ' ');
+		str_num(&s, m->date, 10);
+		str_addc(&s, ' ');
 		str_word(&s, mb->kind == MB_MBOX ? "" : mb_file(mb, m, file, sizeof file));
 		str_addc(&s, ' ');
 		str_addc(&s, '*');	/* the sender: read when asked */

@@ -215,6 +215,50 @@ cmparrival(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+static Mailbox *sortbox;
+
+static int
+cmpat(const void *a, const void *b)
+{
+	return cmparrival(&sortbox->msg[*(const int *)a], &sortbox->msg[*(const int *)b]);
+}
+
+/*
+ * The messages in order of arrival: their indexes sorted, then each moved
+ * once along its cycle (a qsort of the messages themselves would move 48
+ * octets at every swap).
+ */
+static void
+sortarrival(Mailbox *mb)
+{
+	int *v, i, j, k, n = mb->nmsg;
+	Mmsg t;
+
+	for (i = 1; i < n && cmparrival(&mb->msg[i - 1], &mb->msg[i]) <= 0; i++)
+		;
+	if (i >= n)
+		return;
+	v = xmalloc(n * sizeof *v);
+	for (i = 0; i < n; i++)
+		v[i] = i;
+	sortbox = mb;
+	qsort(v, n, sizeof *v, cmpat);
+	/* v[i]: the message that belongs at i */
+	for (i = 0; i < n; i++) {
+		if (v[i] == i)
+			continue;
+		t = mb->msg[i];
+		for (j = i; v[j] != i; j = k) {
+			k = v[j];
+			mb->msg[j] = mb->msg[k];
+			v[j] = j;
+		}
+		mb->msg[j] = t;
+		v[j] = j;
+	}
+	free(v);
+}
+
 /* An expunged message mb_sync moved to tmp/ for mb_purge: "name.expunged". */
 static int
 expunged(const char *name)
@@ -397,8 +441,7 @@ rescan(Mailbox *mb)
 	}
 	free(old);
 	free(used);
-	if (mb->nmsg > 1)
-		qsort(mb->msg, mb->nmsg, sizeof *mb->msg, cmparrival);
+	sortarrival(mb);
 	mb_trim(mb);
 	if (mb->mode == MB_RDWR)
 		sweeptmp(mb);

@@ -565,12 +565,25 @@ mb_file(Mailbox *mb, const Mmsg *m, char *buf, size_t n)
 {
 	const char *id = m->id;
 
-	if (id == NULL || mb->kind == MB_MBOX)
-		buf[0] = 0;
-	else if (mb->kind == MB_MDIR)
+	size_t k, r;
+
+	buf[0] = 0;
+	if (id == NULL || mb->kind == MB_MBOX || n < 5)
+		return buf;
+	if (mb->kind == MB_MDIR) {
 		snprintf(buf, n, "%s", id);
-	else
-		snprintf(buf, n, "%s/%s%s", m->dflags & MF_OLD ? "cur" : "new", id, id + strlen(id) + 1);
+		return buf;
+	}
+	/* "cur/" or "new/", the name, the info: by hand, a scan makes many */
+	memcpy(buf, m->dflags & MF_OLD ? "cur/" : "new/", 4);
+	k = strlen(id);
+	r = strlen(id + k + 1);
+	if (4 + k + r + 1 > n) {
+		buf[0] = 0;
+		return buf;
+	}
+	memcpy(buf + 4, id, k);
+	memcpy(buf + 4 + k, id + k + 1, r + 1);
 	return buf;
 }
 

@@ -250,3 +250,15 @@ str_word(Str *s, const char *p)
 		else
 			str_addc(s, *p);
 }
+
+void
+str_num(Str *s, uint64_t v, int base)
+{
+	char b[24];
+	int i = sizeof b;
+
+	do
+		b[--i] = "0123456789abcdef"[v % base];
+	while ((v /= base) > 0);
+	str_addn(s, b + i, sizeof b - i);
+}
