@@ -115,6 +115,13 @@ safe(Str *o, const char *s, size_t n, int body)
 
 	for (i = 0; i < n; i += k) {
 		k = 1;
+		if (p[i] >= ' ' && p[i] < 0x7f) {
+			/* a run of plain characters at once */
+			while (i + k < n && p[i + k] >= ' ' && p[i + k] < 0x7f)
+				k++;
+			str_addn(o, s + i, k);
+			continue;
+		}
 		if (p[i] < 0x80) {
 			if (body && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
 				continue;	/* CRLF text: the line end alone */
@@ -659,6 +666,14 @@ flagstr(char *f, int id, int parts)
 	f[4] = 0;
 }
 
+/* v (0 to 99) in two places, the first padc when v < 10. */
+static void
+two(char *b, int v, int padc)
+{
+	b[0] = v >= 10 ? '0' + v / 10 % 10 : padc;
+	b[1] = '0' + v % 10;
+}
+
 /* "m/dd hh:mm" for the last half year, else "m/dd  yyyy", as upas shows dates. */
 static void
 datestr(char *b, size_t n, time_t t)
@@ -669,10 +684,24 @@ datestr(char *b, size_t n, time_t t)
 		snprintf(b, n, "%s", "");
 		return;
 	}
-	if (time(NULL) - t < 15768000)
-		snprintf(b, n, "%2d/%02d %02d:%02d", tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
-	else
-		snprintf(b, n, "%2d/%02d  %4d", tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900);
+	if (n < 12)
+		return;
+	/* "%2d/%02d %02d:%02d" or "%2d/%02d  %4d", by hand: ,h makes many */
+	two(b, tm.tm_mon + 1, ' ');
+	b[2] = '/';
+	two(b + 3, tm.tm_mday, '0');
+	if (time(NULL) - t < 15768000) {
+		b[5] = ' ';
+		two(b + 6, tm.tm_hour, '0');
+		b[8] = ':';
+		two(b + 9, tm.tm_min, '0');
+		b[11] = 0;
+	} else {
+		b[5] = b[6] = ' ';
+		two(b + 7, (tm.tm_year + 1900) / 100 % 100, '0');
+		two(b + 9, (tm.tm_year + 1900) % 100, '0');
+		b[11] = 0;
+	}
 }
 
 /* The octets of a part as stored: the raw header and body. */
@@ -680,6 +709,15 @@ static size_t
 plen(Part *p)
 {
 	return p->rawlen;
+}
+
+/* t[0..n) right-aligned in w columns (longer: as it is). */
+static void
+pad(Str *s, const char *t, size_t n, size_t w)
+{
+	while (w-- > n)
+		str_addc(s, ' ');
+	str_addn(s, t, n);
 }
 
 /* One summary line into s: the message's, or a part's. */
@@ -700,7 +738,21 @@ hline(Str *s, Pos *p)
 		posstr(&id, p);
 		flagstr(f, p->m, u->parts);
 		datestr(d, sizeof d, mm(p->m)->date);
-		str_fmt(s, "%3s %s %6lu  %11.11s ", id.p, f, (unsigned long)mm(p->m)->size, d);
+		/* "%3s %s %6lu  %11.11s ", by hand: ,h makes many */
+		pad(s, id.p, id.n, 3);
+		str_addc(s, ' ');
+		str_addn(s, f, 4);
+		str_addc(s, ' ');
+		{
+			Str z = { 0 };
+
+			str_num(&z, mm(p->m)->size, 10);
+			pad(s, z.p, z.n, 6);
+			str_free(&z);
+		}
+		str_adds(s, "  ");
+		pad(s, d, strlen(d) < 11 ? strlen(d) : 11, 11);
+		str_addc(s, ' ');
 		if (*u->subj) {
 			size_t n0 = s->n, k;
 

@@ -109,9 +109,10 @@ str_adds(Str *s, const char *p)
 void
 str_addc(Str *s, int c)
 {
-	char ch = c;
-
-	str_addn(s, &ch, 1);
+	if (s->n + 2 > s->cap)
+		str_reserve(s, 1);
+	s->p[s->n++] = c;
+	s->p[s->n] = 0;
 }
 
 void
@@ -245,9 +246,11 @@ str_word(Str *s, const char *p)
 		return;
 	}
 	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%')
-			str_fmt(s, "%%%02X", (unsigned char)*p);
-		else
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%') {
+			str_addc(s, '%');
+			str_addc(s, "0123456789ABCDEF"[(unsigned char)*p >> 4]);
+			str_addc(s, "0123456789ABCDEF"[*p & 0xf]);
+		} else
 			str_addc(s, *p);
 }
 
