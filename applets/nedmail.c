@@ -301,9 +301,11 @@ posstr(Str *s, Pos *p)
 
 	if (p->m == 0)
 		return;
-	str_fmt(s, "%d", p->m);
-	for (i = 0; i < p->nsub; i++)
-		str_fmt(s, ".%d", p->sub[i]);
+	str_num(s, p->m, 10);
+	for (i = 0; i < p->nsub; i++) {
+		str_addc(s, '.');
+		str_num(s, p->sub[i], 10);
+	}
 }
 
 /* A header's text, decoded, or "". */
@@ -2812,6 +2814,7 @@ nedmail_main(int argc, char **argv)
 
 	N.login = mime_login();
 	N.cidx = N.hidx = -1;
+	mb_indexatclose = 1;	/* written once, at q, y or x, with what ,h learnt */
 	if (upas_path(N.dir, sizeof N.dir, "box", N.login, NULL) < 0)
 		die(EX_USAGE, "login name too long");
 	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {

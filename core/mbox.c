@@ -659,7 +659,7 @@ mb_open(const char *path, int mode)
 		mb_close(mb);
 		return NULL;
 	}
-	if (mb->dirty)
+	if (mb->dirty && !mb_indexatclose)
 		idx_save(mb);
 	return mb;
 }
@@ -709,10 +709,12 @@ mb_rescan(Mailbox *mb, int locked)
 			free(k[i].id);
 	}
 	free(k);
-	if (mb->dirty)
+	if (mb->dirty && !mb_indexatclose)
 		idx_save(mb);
 	return r < 0 ? -1 : mb->nmsg;
 }
+
+int mb_indexatclose;
 
 int
 mb_count(Mailbox *mb)
@@ -775,7 +777,20 @@ mb_head(Mailbox *mb, int i, Str *out)
 		at = m->off + m->hlen;
 		lim = m->end;
 	} else {
-		if ((fd = openat(mb->fd, mb_file(mb, m, file, sizeof file), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		int dfd = mb->fd, k2 = m->dflags & MF_OLD ? 1 : 0;
+		const char *f = mb_file(mb, m, file, sizeof file);
+
+		/* a Maildir's new/ and cur/ opened once: one name to look up a message */
+		if (mb->kind == MB_MAILDIR && f[0]) {
+			if (mb->subfd[k2] == 0 && (mb->subfd[k2] = openat(mb->fd, k2 ? "cur" : "new",
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				mb->subfd[k2] = -1;
+			if (mb->subfd[k2] > 0) {
+				dfd = mb->subfd[k2];
+				f += 4;
+			}
+		}
+		if ((fd = openat(dfd, f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			seterr("%s/%s:", mb->path, file);
 			return -1;
 		}
@@ -921,6 +936,10 @@ mb_close(Mailbox *mb)
 	mb_purge(mb);
 	if (mb->dirty && mb->mode == MB_RDWR)
 		idx_save(mb);	/* what was learnt since (sizes, flags read): a cache */
+	if (mb->subfd[0] > 0)
+		close(mb->subfd[0]);
+	if (mb->subfd[1] > 0)
+		close(mb->subfd[1]);
 	mb_freemsgs(mb, 0);
 	free(mb->msg);
 	if (mb->fd >= 0)

@@ -22,6 +22,9 @@
  */
 int mb_append(const char *path, const char *sender, time_t when, const char *msg, size_t n);
 extern int mb_lockwait;
+/* Set: scans leave the index (a cache) for mb_sync and mb_close to write,
+ * for a reader that learns more before it closes (nedmail). */
+extern int mb_indexatclose;
 /* After mb_append: the new message's id (Maildir, mdir), or "@OFFSET" of
  * its From line (mbox), to find it again after a scan. */
 extern char mb_appended[512];		/* seconds to wait for a mailbox lock; LIM_MBOX_LOCKWAIT */
@@ -144,6 +147,7 @@ struct Mailbox {
 	char **purge;		/* Maildir: expunged files moved to tmp/, unlinked by mb_purge */
 	int npurge;
 	char *sender;		/* what mb_sender last gave */
+	int subfd[2];		/* Maildir: new/ and cur/ once mb_head opened them, else 0 */
 };
 Mmsg *mb_add(Mailbox *mb);
 void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_add */
