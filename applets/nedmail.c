@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "applet.h"
@@ -416,6 +417,7 @@ tocolumn(const char *a)
 }
 
 static void loadsums(void);
+static int readall(int fd, Str *s);
 
 /*
  * What a summary line shows of message id, from one read of its header
@@ -633,6 +635,87 @@ forgetsums(void)
 	N.fromw = 0;
 }
 
+/*
+ * Many summaries to make (a first ,h): a child process makes those of the
+ * second half of the mailbox while this one makes the first, as mlist |
+ * mscan would, and hands them back in a memfd ("index size parts from to
+ * subject", words as in .sum). Anything amiss and this process makes them.
+ */
+static void
+halves(void)
+{
+	int i, k, fd, st, todo = 0, half = N.n / 2;
+	char *t, *l, *e, *w[6];
+	Str s = { 0 };
+	Sum *u;
+	pid_t pid;
+
+	for (i = half; i < N.n; i++)
+		if (N.sum[i].from == NULL)
+			todo++;
+	if (todo < 2000 || (fd = memfd_create("nedmail", MFD_CLOEXEC)) < 0)
+		return;
+	flush();
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		for (i = half; i < N.n; i++) {
+			if (N.sum[i].from != NULL || (u = summary(mid(i))) == NULL)
+				continue;
+			str_num(&s, i, 10);
+			str_addc(&s, ' ');
+			str_num(&s, mb_msg(N.mb, i)->size, 10);
+			str_addc(&s, ' ');
+			str_num(&s, u->parts, 10);
+			str_addc(&s, ' ');
+			str_word(&s, u->from);
+			str_addc(&s, ' ');
+			str_word(&s, u->to);
+			str_addc(&s, ' ');
+			str_word(&s, u->subj);
+			str_addc(&s, '\n');
+			if (s.n > 65536) {
+				if (fd_writeall(fd, s.p, s.n) < 0)
+					_exit(1);
+				str_reset(&s);
+			}
+		}
+		_exit(fd_writeall(fd, s.p ? s.p : "", s.n) < 0);
+	}
+	for (i = 0; i < half; i++)
+		summary(mid(i));
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0 || readall(fd, &s) < 0) {
+		close(fd);
+		str_free(&s);
+		return;
+	}
+	close(fd);
+	str_addc(&s, 0);
+	for (t = s.p, l = t; l && *l; l = e + 1) {
+		if ((e = strchr(l, '\n')) == NULL)
+			break;
+		*e = 0;
+		for (k = 0; k < 6; k++)
+			w[k] = strsep(&l, " ");
+		if (w[5] == NULL || l != NULL || (i = atoi(w[0])) < half || i >= N.n || N.sum[i].from != NULL)
+			continue;
+		if (mb_msg(N.mb, i)->size == 0 && atoll(w[1]) > 0) {
+			mb_msg(N.mb, i)->size = mb_u32(atoll(w[1]));
+			N.mb->dirty = 1;
+		}
+		N.sum[i].parts = w[2][0] == '1';
+		N.sum[i].from = sumunesc(w[3]);
+		N.sum[i].to = sumunesc(w[4]);
+		N.sum[i].subj = sumunesc(w[5]);
+		N.sumnew++;
+	}
+	str_free(&s);
+}
+
 /* Width of the from (or to) column: the longest over all messages, 12 at least. */
 static int
 fromwidth(void)
@@ -643,6 +726,8 @@ fromwidth(void)
 	if (N.fromw > 0)
 		return N.fromw;
 	N.fromw = 12;
+	if (N.n > 0 && summary(1) != NULL)	/* the kept summaries read */
+		halves();
 	for (id = 1; id <= N.n; id++)
 		if ((u = summary(id)) != NULL) {
 			w = strlen(N.useto ? u->to : u->from);

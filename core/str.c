@@ -245,13 +245,19 @@ str_word(Str *s, const char *p)
 		str_fmt(s, "%%%02X", *p);
 		return;
 	}
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '%') {
-			str_addc(s, '%');
-			str_addc(s, "0123456789ABCDEF"[(unsigned char)*p >> 4]);
-			str_addc(s, "0123456789ABCDEF"[*p & 0xf]);
-		} else
-			str_addc(s, *p);
+	while (*p) {
+		const char *q = p;
+
+		while ((unsigned char)*q > ' ' && *q != 0x7f && *q != '%')
+			q++;
+		str_addn(s, p, q - p);	/* a run at once */
+		if (*q == 0)
+			break;
+		str_addc(s, '%');
+		str_addc(s, "0123456789ABCDEF"[(unsigned char)*q >> 4]);
+		str_addc(s, "0123456789ABCDEF"[*q & 0xf]);
+		p = q + 1;
+	}
 }
 
 void

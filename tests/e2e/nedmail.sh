@@ -548,6 +548,25 @@ id=$(sed -n '2s/ .*//p' .mbox.sum)
 printf 'upas-sum 1\n%s 0 %%1B[31mx@y - %%07evil%%1B]0;t\n' "$id" >.mbox.sum
 like "$("$UPAS" nedmail -f ./mbox <"$T/in" 2>&1 | tr -d '\033\007')" '\?\[31mx@y +\?evil\?\]0;t' "a forged summary is shown harmlessly"
 
+# --- a first ,h of a large mailbox: half its summaries made by a child
+# process; each line must still belong to its message
+mkdir -p big/cur big/new big/tmp
+awk 'BEGIN { for (i = 0; i < 4500; i++) {
+	f = sprintf("big/cur/%d.M%dP1.host:2,S", 1600000000 + i, i)
+	printf "From: user%d@example.org\nSubject: number %d\n\nbody %d\n", i, i, i > f
+	if (i % 3 == 0) for (k = 0; k < 300; k++) print "padding line to pass four kilobytes" > f
+	close(f)
+} }'
+printf ',h\nx\n' >"$T/in"
+"$UPAS" nedmail -f ./big <"$T/in" >"$T/big1" 2>&1
+bad=$(awk '{ sub(/^[0-9.]*: /, "") } NR > 1 && NF >= 7 { n = $1 + 0; want = 4500 - n; if ($(NF - 2) != "user" want "@example.org" || $NF != want) bad++ }
+	END { print bad + 0 }' "$T/big1")
+is "$bad" 0 "a first ,h of 4500: every line the right sender and subject"
+is "$(grep -c ' user[0-9]*@example.org ' "$T/big1")" 4500 "a first ,h of 4500: every message listed"
+check "a first ,h of 4500: sizes learnt in both halves" sh -c "! grep -q '^ *[0-9]* *      0  ' '$T/big1'"
+"$UPAS" nedmail -f ./big <"$T/in" >"$T/big2" 2>&1
+check "the next ,h, from the kept summaries, is the same" cmp -s "$T/big1" "$T/big2"
+
 # --- s, w, f, fq
 mkbox mbox
 mkdir -p "$UPASROOT/box/root/f"
