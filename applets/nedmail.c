@@ -28,7 +28,6 @@
 #include "msg.h"
 
 enum {
-	NF_STORED = 1,		/* saved with s, f or w (this session) */
 	LINE = 4096,		/* a command line */
 	MAXSUB = 16,		/* subpart numbers in an address */
 };
@@ -52,7 +51,6 @@ static struct {
 	char dir[LIM_PATHNAME];		/* where s and f put folders: box/LOGIN */
 	const char *login;
 	int n;			/* messages */
-	unsigned char *nf;	/* NF_ by mailbox index */
 	int rev;		/* -r: oldest first */
 	int useto;		/* -t: To: in header lines */
 	int single;		/* -s: one message file */
@@ -744,7 +742,7 @@ flagstr(char *f, int id, int parts)
 
 	f[0] = parts ? 'H' : ' ';
 	f[1] = m->flags & MF_DELETED ? 'd' : ' ';
-	f[2] = N.nf[midx(id)] & NF_STORED ? 's' : ' ';
+	f[2] = m->flags & MF_STORED ? 's' : ' ';
 	f[3] = m->flags & MF_SEEN ? ' ' : '*';
 	if (m->flags & MF_ANSWERED)
 		f[3] = 'a';
@@ -1618,12 +1616,7 @@ flags(int id, const char *s)
 		case 'f': f = MF_FLAGGED; break;
 		case 'r': f = MF_OLD; add = !add; break;	/* recent: not yet seen to arrive */
 		case 's': f = MF_SEEN; break;
-		case 'S':
-			if (add)
-				N.nf[midx(id)] |= NF_STORED;
-			else
-				N.nf[midx(id)] &= ~NF_STORED;
-			continue;
+		case 'S': f = MF_STORED; break;
 		default:
 			say("!bad flag %c\n", *s);
 			return -1;
@@ -1688,7 +1681,7 @@ save(int id, const char *path)
 		say("!error %s\n", lasterr());
 		return -1;
 	}
-	N.nf[midx(id)] |= NF_STORED;
+	setflag(id, MF_STORED, 0);
 	say("!saved in %s\n", path);
 	return 0;
 }
@@ -1869,7 +1862,7 @@ c_w(Pos *p, int argc, char **argv, char *line)
 		return -1;
 	}
 	str_free(&s);
-	N.nf[midx(p->m)] |= NF_STORED;
+	setflag(p->m, MF_STORED, 0);
 	say("!saved in %s\n", name);
 	return 0;
 }
@@ -2353,70 +2346,41 @@ counts(void)
 	str_free(&s);
 }
 
-/* After a scan: stored marks and the current message found again by id. */
-typedef struct Keep {
-	char *id;
-	int what;	/* 1 current, 2 stored */
-} Keep;
-
-static int
-cmpkeep(const void *a, const void *b)
-{
-	return strcmp(((const Keep *)a)->id, ((const Keep *)b)->id);
-}
-
-static Keep *
-keep(int *nk)
+/* Around a scan: the current message's id, then the message found by it
+ * (flags not yet written the Mailbox keeps itself). */
+static char *
+curid(void)
 {
 	char b[MB_IDLEN];
-	Keep *k = xmalloc((N.n + 1) * sizeof *k);
-	int i, n = 0, c = N.cur.m ? midx(N.cur.m) : -1;
 
-	for (i = 0; i < N.n; i++)
-		if (i == c || (N.nf[i] & NF_STORED)) {
-			k[n].id = xstrdup(mb_id(N.mb, i, b));
-			k[n++].what = (i == c) | ((N.nf[i] & NF_STORED) ? 2 : 0);
-		}
-	qsort(k, n, sizeof *k, cmpkeep);
-	*nk = n;
-	return k;
+	return N.cur.m ? xstrdup(mb_id(N.mb, midx(N.cur.m), b)) : NULL;
 }
 
 static void
-restore(Keep *k, int nk)
+refind(char *id)
 {
 	char b[MB_IDLEN];
-	Keep key, *hit;
 	int i;
 
-	free(N.nf);
 	N.n = mb_count(N.mb);
-	N.nf = xmalloc(N.n + 1);
-	memset(N.nf, 0, N.n + 1);
 	N.cur.m = 0;
 	N.cur.nsub = 0;
 	forgetsums();
 	uncache();
-	for (i = 0; i < N.n && nk > 0; i++) {
-		key.id = (char *)mb_id(N.mb, i, b);
-		if ((hit = bsearch(&key, k, nk, sizeof *k, cmpkeep)) == NULL)
-			continue;
-		if (hit->what & 2)
-			N.nf[i] |= NF_STORED;
-		if (hit->what & 1)
+	for (i = 0; id != NULL && i < N.n; i++)
+		if (strcmp(mb_id(N.mb, i, b), id) == 0) {
 			N.cur.m = mid(i);
-	}
-	for (i = 0; i < nk; i++)
-		free(k[i].id);
-	free(k);
+			break;
+		}
+	free(id);
 }
 
 /* i: new mail in, y: deletions out too. */
 static int
 incorporate(int sync)
 {
-	Keep *k;
-	int nk, old = N.n, gone = 0, i, n;
+	char *id;
+	int old = N.n, gone = 0, i, n;
 	Str s = { 0 };
 
 	if (N.single) {
@@ -2427,13 +2391,13 @@ incorporate(int sync)
 		if (mb_msg(N.mb, i)->flags & MF_DELETED)
 			gone++;
 	savesums();
-	k = keep(&nk);
+	id = curid();
 	if (sync && mb_sync(N.mb) < 0) {
 		say("!%s\n", lasterr());
 		gone = 0;
 	}
 	n = mb_refresh(N.mb);
-	restore(k, nk);
+	refind(id);
 	if (n < 0) {
 		say("!%s\n", lasterr());
 		return -1;
@@ -2796,9 +2760,6 @@ openbox(const char *path)
 	N.mb = mb;
 	snprintf(N.path, sizeof N.path, "%s", path);
 	N.n = mb_count(mb);
-	free(N.nf);
-	N.nf = xmalloc(N.n + 1);
-	memset(N.nf, 0, N.n + 1);
 	N.cur.m = N.cur.nsub = 0;
 	forgetsums();
 	return 0;

@@ -409,7 +409,8 @@ rescan(Mailbox *mb)
 				mb->dirty = 1;
 			} else
 				continue;
-			m->dflags = nameflags(d->d_name) | (k == 1 ? MF_OLD : 0);
+			/* stored has no letter: a known message keeps it from the index */
+			m->dflags = nameflags(d->d_name) | (k == 1 ? MF_OLD : 0) | (hit ? m->dflags & MF_STORED : 0);
 			m->flags = m->dflags;
 		}
 		closedir(dir);

@@ -379,6 +379,7 @@ mb_statusline(const char *p, size_t n, int *flags)
 		case 'F': *flags |= x ? MF_FLAGGED : 0; break;
 		case 'T': *flags |= x ? MF_DRAFT : 0; break;
 		case 'D': *flags |= x ? MF_DELETED : 0; break;
+		case 'S': *flags |= x ? MF_STORED : 0; break;
 		}
 	}
 	return 1;
@@ -391,9 +392,10 @@ mb_statuslines(Str *out, int flags)
 {
 	if (flags & (MF_SEEN | MF_OLD))
 		str_fmt(out, "Status: %s%s\n", flags & MF_SEEN ? "R" : "", flags & MF_OLD ? "O" : "");
-	if (flags & (MF_ANSWERED | MF_FLAGGED | MF_DRAFT | MF_DELETED))
-		str_fmt(out, "X-Status: %s%s%s%s\n", flags & MF_ANSWERED ? "A" : "",
-		    flags & MF_FLAGGED ? "F" : "", flags & MF_DRAFT ? "T" : "", flags & MF_DELETED ? "D" : "");
+	if (flags & (MF_ANSWERED | MF_FLAGGED | MF_DRAFT | MF_DELETED | MF_STORED))
+		str_fmt(out, "X-Status: %s%s%s%s%s\n", flags & MF_ANSWERED ? "A" : "",
+		    flags & MF_FLAGGED ? "F" : "", flags & MF_DRAFT ? "T" : "", flags & MF_DELETED ? "D" : "",
+		    flags & MF_STORED ? "S" : "");
 }
 
 /* The length of a blank line ending p: the separator before the next From

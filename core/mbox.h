@@ -41,7 +41,9 @@ enum {
 	MF_DELETED = 1 << 3,	/* X-Status D, Maildir T; mb_sync expunges */
 	MF_DRAFT = 1 << 4,	/* X-Status T, Maildir D */
 	MF_OLD = 1 << 5,	/* Status O, Maildir cur/ */
-	MF_ALL = (1 << 6) - 1,
+	MF_STORED = 1 << 6,	/* saved elsewhere (upas's S): X-Status S; Maildir and
+				 * mdir: the index */
+	MF_ALL = (1 << 7) - 1,
 	MF_EXPUNGE = 1 << 7,	/* never on disk: mb_sync removes it when keepdel is set */
 };
 

@@ -591,6 +591,13 @@ is "$(cat a.png)" "PNGDATA" "w: the attachment decoded under its own name"
 is "$(cat pic.png)" "PNGDATA" "w file: under the name given"
 is "$(grep -c '^Subject: Fwd: hello there' "$UPASROOT/box/root/f/dave")" 1 "f: filed by sender in f/"
 
+# the saved flag is written at q: X-Status S in an mbox, the index of a Maildir
+printf '5s\nq\n' | "$UPAS" nedmail -f ./mbox >/dev/null 2>&1
+like "$(sed -n '/^From alice/,/^$/p' mbox)" 'X-Status: S' "s: saved is X-Status: S after q"
+like "$(printf '5h\nx\n' | "$UPAS" nedmail -f ./mbox 2>&1)" '5 +s\* ' "s: saved shows in the next session"
+printf '1s\nq\n' | "$UPAS" nedmail -f ./md >/dev/null 2>&1
+like "$(printf '1h\nx\n' | "$UPAS" nedmail -f ./md 2>&1)" '1 +s ' "Maildir: saved kept in its index"
+
 # --- replies and forwards go through marshal, its arguments shown
 cat >"$T/marshal" <<'EOF'
 #!/bin/sh
