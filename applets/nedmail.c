@@ -1711,20 +1711,30 @@ folderpath(char *buf, size_t n, const char *name)
 	return snprintf(buf, n, "%.*s/%s", (int)(sl - N.path), N.path, name) >= (int)n ? -1 : 0;
 }
 
+/* The one argument a command may take (else def) as a path by resolve. */
+static int
+onepath(char *path, size_t n, int argc, char **argv, const char *usage, const char *def,
+    int (*resolve)(char *, size_t, const char *))
+{
+	if (argc > 1) {
+		say("!usage: %s\n", usage);
+		return -1;
+	}
+	if (resolve(path, n, argc ? argv[0] : def) < 0) {
+		say("!name too long\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 c_s(Pos *p, int argc, char **argv, char *line)
 {
 	char path[LIM_PATHNAME];
 
-	if (argc > 1) {
-		say("!usage: s filename\n");
-		return -1;
-	}
 	*p = top(p);
-	if (folderpath(path, sizeof path, argc ? argv[0] : "stored") < 0) {
-		say("!name too long\n");
+	if (onepath(path, sizeof path, argc, argv, "s filename", "stored", folderpath) < 0)
 		return -1;
-	}
 	return save(p->m, path);
 }
 
@@ -2426,14 +2436,8 @@ c_mb(Pos *p, int argc, char **argv, char *line)
 {
 	char path[LIM_PATHNAME];
 
-	if (argc > 1) {
-		say("!usage: mb [mbox]\n");
+	if (onepath(path, sizeof path, argc, argv, "mb [mbox]", "mbox", boxpath) < 0)
 		return -1;
-	}
-	if (boxpath(path, sizeof path, argc ? argv[0] : "mbox") < 0) {
-		say("!name too long\n");
-		return -1;
-	}
 	if (openbox(path) < 0) {
 		say("!no mb: %s\n", lasterr());	/* the old one stays, marks and all */
 		return -1;
