@@ -482,6 +482,139 @@ install(Conn *c, Tls *t)
 	c->close = tls_close;
 }
 
+/*
+ * BearSSL's "full" profiles but for the 3DES and AES-CCM suites (3DES is
+ * broken by Sweet32; CCM is for small devices, not mail servers): what
+ * they leave out stays out of the binary. TLS 1.0 to 1.2, every hash, the
+ * default (constant-time) implementations.
+ */
+static void
+engine(br_ssl_engine_context *eng, const uint16_t *suites, size_t n)
+{
+	static const br_hash_class *hashes[] = {
+		&br_md5_vtable, &br_sha1_vtable, &br_sha224_vtable,
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
+	};
+	int id;
+
+	br_ssl_engine_set_versions(eng, BR_TLS10, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites, n);
+	for (id = br_md5_ID; id <= br_sha512_ID; id++)
+		br_ssl_engine_set_hash(eng, id, hashes[id - 1]);
+	br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_cbc(eng);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+}
+
+static void
+serverinit(br_ssl_server_context *sc, Tlscert *k)
+{
+	static const uint16_t rsa[] = {
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+		BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_RSA_WITH_AES_256_CBC_SHA,
+	};
+	static const uint16_t ec[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDH_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_ECDH_RSA_WITH_AES_256_CBC_SHA,
+	};
+
+	br_ssl_server_zero(sc);
+	if (k->keytype == BR_KEYTYPE_RSA) {
+		engine(&sc->eng, rsa, nelem(rsa));
+		br_ssl_engine_set_default_ec(&sc->eng);
+		br_ssl_server_set_single_rsa(sc, k->chain, k->nchain, &k->rsa, BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN,
+		    br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
+	} else {
+		engine(&sc->eng, ec, nelem(ec));
+		br_ssl_engine_set_default_ec(&sc->eng);
+		br_ssl_server_set_single_ec(sc, k->chain, k->nchain, &k->ec, BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN,
+		    k->issuer, br_ssl_engine_get_ec(&sc->eng), br_ecdsa_i31_sign_asn1);
+	}
+}
+
+static void
+clientinit(br_ssl_client_context *cc, br_x509_minimal_context *xc, const br_x509_trust_anchor *ta, size_t n)
+{
+	static const uint16_t suites[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384,
+		BR_TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDH_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_ECDH_RSA_WITH_AES_256_CBC_SHA,
+		BR_TLS_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+		BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+		BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+		BR_TLS_RSA_WITH_AES_256_CBC_SHA,
+	};
+	int id;
+
+	br_ssl_client_zero(cc);
+	engine(&cc->eng, suites, nelem(suites));
+	br_x509_minimal_init(xc, &br_sha256_vtable, ta, n);
+	br_ssl_client_set_default_rsapub(cc);
+	br_ssl_engine_set_default_rsavrfy(&cc->eng);
+	br_ssl_engine_set_default_ecdsa(&cc->eng);
+	br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(&cc->eng));
+	br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(&cc->eng), br_ssl_engine_get_ecdsa(&cc->eng));
+	for (id = br_md5_ID; id <= br_sha512_ID; id++)
+		br_x509_minimal_set_hash(xc, id, br_ssl_engine_get_hash(&cc->eng, id));
+	br_ssl_engine_set_x509(&cc->eng, &xc->vtable);
+}
+
 int
 tls_server(Conn *c, Tlscert *k)
 {
@@ -491,10 +624,7 @@ tls_server(Conn *c, Tlscert *k)
 	if ((t = tlsnew(c)) == NULL)
 		return -1;
 	sc = &t->u.sc;
-	if (k->keytype == BR_KEYTYPE_RSA)
-		br_ssl_server_init_full_rsa(sc, k->chain, k->nchain, &k->rsa);
-	else
-		br_ssl_server_init_full_ec(sc, k->chain, k->nchain, k->issuer, &k->ec);
+	serverinit(sc, k);
 	t->eng = &sc->eng;
 	br_ssl_engine_add_flags(t->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
 	if (setup(t) < 0)
@@ -677,7 +807,7 @@ tls_client(Conn *c, const char *sni, const Tlstrust *tr)
 		goto out;
 	cc = &t->u.c.cc;
 	x = &t->u.c.x;
-	br_ssl_client_init_full(cc, &x->ca, a.ta, a.n);
+	clientinit(cc, &x->ca, a.ta, a.n);
 	br_x509_minimal_set_time(&x->ca, (uint32_t)(now / 86400 + Day0), (uint32_t)(now % 86400));
 	x->vtable = &xcheck;
 	x->useca = tr->cafile != NULL;
