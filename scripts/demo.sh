@@ -48,7 +48,7 @@ has imap4d && serve imaps 2993 -t 1800 $tls tcp!127.0.0.1!2993 imap4d -p -r -
 serve tlsecho 2700 $tls tcp!127.0.0.1!2700 /bin/cat
 cat <<MSG
 mail:  echo hello | UPASROOT=$UPASROOT build/upas mail -s test $user
-       then read it: UPASROOT=$UPASROOT build/upas nedmail -f run/box/$user/mbox
+       then read it: UPASROOT=$UPASROOT build/upas nedmail -f $UPASROOT/box/$user/mbox
        (,h lists, p prints, q quits; or mutt -f run/box/$user/mbox)
 try:   openssl s_client -quiet -connect 127.0.0.1:2700 -CAfile run/lib/tls/cert.pem
        curl -k pop3s://$user:demo@127.0.0.1:2995/1
