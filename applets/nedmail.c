@@ -26,6 +26,7 @@
 #include "mbox.h"
 #include "mimeenc.h"
 #include "msg.h"
+#include "msgfiles.h"
 
 enum {
 	LINE = 4096,		/* a command line */
@@ -316,80 +317,11 @@ field(Msg *m, Part *p, const char *name)
 	return s ? s : "";
 }
 
-/* The addresses of the unfolded address list v appended to s, blank-separated
- * (display names, comments and groups' names dropped). */
-static void
-addrlist(Arena *ar, char *v, Str *s)
-{
-	char *r, *lt, *gt, *one;
-	const char *q;
-	int inq, depth;
-	size_t i, st;
-
-	/* split at commas outside quotes, <> and comments */
-	for (i = st = 0, inq = depth = 0;; i++) {
-		if (v[i] == 0 || (v[i] == ',' && !inq && depth == 0)) {
-			one = arena_strndup(ar, v + st, i - st);
-			if ((lt = strrchr(one, '<')) != NULL && (gt = strchr(lt, '>')) != NULL) {
-				*gt = 0;
-				q = lt + 1;
-			} else {
-				/* comments go */
-				char *o = one;
-				int d = 0;
-
-				for (r = one; *r; r++)
-					if (*r == '(')
-						d++;
-					else if (*r == ')' && d > 0)
-						d--;
-					else if (d == 0)
-						*o++ = *r;
-				*o = 0;
-				q = one;
-			}
-			while (*q == ' ' || *q == '\t')
-				q++;
-			r = (char *)q + strlen(q);
-			while (r > q && (r[-1] == ' ' || r[-1] == '\t'))
-				*--r = 0;
-			if (*q && *q != '-' && strchr(q, ':') == NULL) {	/* never an option */
-				if (s->n)
-					str_addc(s, ' ');
-				str_adds(s, q);
-			}
-			if (v[i] == 0)
-				break;
-			st = i + 1;
-		} else if (v[i] == '"' && (i == 0 || v[i - 1] != '\\'))
-			inq = !inq;
-		else if (!inq && (v[i] == '<' || v[i] == '('))
-			depth++;
-		else if (!inq && (v[i] == '>' || v[i] == ')') && depth > 0)
-			depth--;
-	}
-}
-
-/* The addresses of a part's address headers called name. */
-static char *
-addrs(Msg *m, Part *p, const char *name)
-{
-	Hdr *h;
-	Str s = { 0 };
-	char *v;
-
-	for (h = msg_hdr(p, name); h; h = msg_hdrnext(p, h))
-		addrlist(&m->ar, msg_unfold(&m->ar, h->val, h->vlen), &s);
-	v = arena_strdup(&m->ar, s.p ? s.p : "");
-	str_free(&s);
-	return v;
-}
-
 /* The sender for summaries: From:'s address, else the envelope's. */
 static const char *
 fromaddr(Msg *m, int id)
 {
-	char *a = addrs(m, m->root, "from"), *sp;
+	char *a = mf_addrs(&m->ar, m->root, "from"), *sp;
 
 	if ((sp = strchr(a, ' ')) != NULL)
 		*sp = 0;
@@ -469,7 +401,7 @@ summary(int id)
 			if (which == 1 || which == 4) {
 				str_reset(&val);
 				str_adds(&val, msg_unfold(&N.sumar, v, e - v));
-				addrlist(&N.sumar, val.p, which == 1 ? &a : &t);
+				mf_addrlist(&N.sumar, val.p, which == 1 ? &a : &t);
 			} else if (which == 2)
 				subj = msg_hdrdecode(&N.sumar, v, e - v);
 			else
@@ -1422,6 +1354,47 @@ top(Pos *p)
 	return t;
 }
 
+/* p name...: the files upas/fs would show of the message or part (msgfiles.h). */
+static int
+pfiles(Pos *p, Msg *m, Part *q, int argc, char **argv)
+{
+	Mfctx c;
+	Mmsg *mm0 = mm(p->m);
+	Str f = { 0 };
+	int i;
+
+	memset(&c, 0, sizeof c);
+	c.sender = arena_strdup(&m->ar, mb_sender(N.mb, midx(p->m)));
+	c.date = mm0->date;
+	c.flags = mm0->flags;
+	c.ignored = ignored;
+	if (mb_kind(N.mb) == MB_MDIR)
+		snprintf(c.fileid, sizeof c.fileid, "%.31s", mm0->id);
+	else
+		snprintf(c.fileid, sizeof c.fileid, "%lu.00", (unsigned long)mm0->date);
+	for (i = 0; i < argc; i++) {
+		str_reset(&f);
+		if (mf_file(m, q, &c, argv[i], &f) == 0) {
+			if (strcmp(argv[i], "body") == 0 || strcmp(argv[i], "rawunix") == 0)
+				setflag(p->m, MF_SEEN | MF_OLD, 0);
+			safe(&N.out, f.p ? f.p : "", f.n, 1);
+		} else if (strcmp(argv[i], "id") == 0) {
+			posstr(&N.out, p);
+			str_addc(&N.out, ' ');
+		} else if (strcmp(argv[i], "fpath") == 0) {
+			safes(&N.out, N.path);
+			str_addc(&N.out, ' ');
+		} else {
+			safes(&N.out, argv[i]);
+			str_addc(&N.out, ' ');
+		}
+	}
+	if (N.out.n > 0 && N.out.p[N.out.n - 1] != '\n')
+		str_addc(&N.out, '\n');
+	str_free(&f);
+	return 0;
+}
+
 static int
 c_p(Pos *p, int argc, char **argv, char *line)
 {
@@ -1439,6 +1412,8 @@ c_p(Pos *p, int argc, char **argv, char *line)
 		setflag(p->m, MF_SEEN | MF_OLD, 0);
 		return rawmsg(p);
 	}
+	if (argc > 0)
+		return pfiles(p, m, q, argc, argv);
 	if (p->nsub == 0) {
 		setflag(p->m, MF_SEEN | MF_OLD, 0);
 		unixheader(p->m);
@@ -1512,7 +1487,7 @@ hlist(Msg *m, Part *q, Pos *p)
 		safes(&N.out, q->filename);
 		str_addc(&N.out, ')');
 	}
-	from = addrs(m, q, "from");
+	from = mf_addrs(&m->ar, q, "from");
 	if (*from) {
 		str_adds(&N.out, "(from,");
 		safes(&N.out, from);
@@ -2103,9 +2078,9 @@ mail(Pos *p, int argc, char **argv, const char *name)
 	}
 	mp = msgpart(m, q);
 	if (how == 'r') {
-		a = addrs(m, mp, "reply-to");
+		a = mf_addrs(&m->ar, mp, "reply-to");
 		if (*a == 0)
-			a = addrs(m, mp, "from");
+			a = mf_addrs(&m->ar, mp, "from");
 		if (*a == 0 && p->nsub == 0)
 			a = arena_strdup(&m->ar, mb_sender(N.mb, midx(p->m)));
 		if (*a == 0) {
@@ -2117,7 +2092,7 @@ mail(Pos *p, int argc, char **argv, const char *name)
 		const char *f[] = { "from", "to", "cc" };
 
 		for (i = 0; i < 3; i++) {
-			a = addrs(m, mp, f[i]);
+			a = mf_addrs(&m->ar, mp, f[i]);
 			if (*a) {
 				if (to.n)
 					str_addc(&to, ' ');

@@ -27,6 +27,16 @@ md5(const void *p, size_t n, unsigned char out[16])
 	br_md5_out(&c, out);
 }
 
+void
+sha1(const void *p, size_t n, unsigned char out[20])
+{
+	br_sha1_context c;
+
+	br_sha1_init(&c);
+	br_sha1_update(&c, p, n);
+	br_sha1_out(&c, out);
+}
+
 static const unsigned char perm512[] = {
 	0, 21, 42, 22, 43, 1, 44, 2, 23, 3, 24, 45, 25, 46, 4, 47, 5, 26, 6, 27, 48,
 	28, 49, 7, 50, 8, 29, 9, 30, 51, 31, 52, 10, 53, 11, 32, 12, 33, 54, 34, 55, 13,

@@ -8,6 +8,8 @@
 void hmac_md5(const void *key, size_t kn, const void *msg, size_t mn, unsigned char out[16]);
 /* RFC 1321 MD5, as POP3's APOP (RFC 1939 §7) uses it. */
 void md5(const void *p, size_t n, unsigned char out[16]);
+/* SHA-1, as upas/fs names a message by (its digest file). */
+void sha1(const void *p, size_t n, unsigned char out[20]);
 
 /* crypt(3) for the SHA-crypt hashes "$5$" and "$6$" (with or without rounds=):
  * the hash of pass in setting's scheme and salt, into out; NULL for any other scheme. */

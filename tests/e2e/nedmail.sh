@@ -761,6 +761,16 @@ head -c 5000 /dev/zero | tr '\0' x >"$T/in"
 printf '\n=\nx\n' >>"$T/in"
 like "$("$UPAS" nedmail -f ./mbox <"$T/in" 2>&1)" '!line too long' "a command line too long is refused"
 
+# p with names: the files upas/fs would show
+mkbox mbox
+like "$(printf '1p from subject type\n4.2p filename disposition\n3p info\n1p id bogus\nx\n' | "$UPAS" nedmail -f ./mbox 2>&1)" 'dave@example.netFwd: hello theremultipart/mixed
+.*a.pngfile
+.*carol@example.net
+glenda@example.org
+
+carol-list@example.net
+.*1 bogus ' "p name...: upas/fs's files of a message and a part"
+
 # mail without recipients is nedmail
 like "$(printf ',h\nx\n' | "$UPAS" mail -f ./mbox 2>&1)" '^[0-9]+ messages?' "mail -f runs nedmail"
 
