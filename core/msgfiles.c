@@ -19,42 +19,60 @@ const char *const mf_names[] = {
 	"digest", "lines", "size", "flags", "info", NULL,
 };
 
+/* The addr-spec in one address: comments and blanks outside quotes gone. */
+static char *
+bare(char *one)
+{
+	char *o = one, *r;
+	int d = 0, q = 0;
+
+	for (r = one; *r; r++) {
+		if (q) {
+			if (*r == '\\' && r[1])
+				*o++ = *r++;
+			else if (*r == '"')
+				q = 0;
+			*o++ = *r;
+		} else if (*r == '(')
+			d++;
+		else if (*r == ')' && d > 0)
+			d--;
+		else if (d > 0 || *r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')
+			continue;
+		else {
+			if (*r == '"')
+				q = 1;
+			*o++ = *r;
+		}
+	}
+	*o = 0;
+	return one;
+}
+
 void
 mf_addrlist(Arena *ar, char *v, Str *s)
 {
-	char *r, *lt, *gt, *one;
-	const char *q;
+	char *lt, *gt, *one, *q, *c;
 	int inq, depth;
 	size_t i, st;
 
-	/* split at commas outside quotes, <> and comments */
+	/* split at commas (and a group's ':' and ';') outside quotes, <> and comments */
 	for (i = st = 0, inq = depth = 0;; i++) {
-		if (v[i] == 0 || (v[i] == ',' && !inq && depth == 0)) {
+		if (v[i] == 0 || ((v[i] == ',' || v[i] == ';' || v[i] == ':') && !inq && depth == 0)) {
 			one = arena_strndup(ar, v + st, i - st);
+			if (v[i] == ':') {
+				st = i + 1;	/* a group's name */
+				continue;
+			}
 			if ((lt = strrchr(one, '<')) != NULL && (gt = strchr(lt, '>')) != NULL) {
 				*gt = 0;
 				q = lt + 1;
-			} else {
-				/* comments go */
-				char *o = one;
-				int d = 0;
-
-				for (r = one; *r; r++)
-					if (*r == '(')
-						d++;
-					else if (*r == ')' && d > 0)
-						d--;
-					else if (d == 0)
-						*o++ = *r;
-				*o = 0;
+				if ((c = strrchr(q, ':')) != NULL)
+					q = c + 1;	/* a route */
+			} else
 				q = one;
-			}
-			while (*q == ' ' || *q == '\t')
-				q++;
-			r = (char *)q + strlen(q);
-			while (r > q && (r[-1] == ' ' || r[-1] == '\t'))
-				*--r = 0;
-			if (*q && *q != '-' && strchr(q, ':') == NULL) {	/* never an option */
+			q = bare(q);
+			if (*q && *q != '-' && *q != '@') {	/* never an option */
 				if (s->n)
 					str_addc(s, ' ');
 				str_adds(s, q);
@@ -62,7 +80,9 @@ mf_addrlist(Arena *ar, char *v, Str *s)
 			if (v[i] == 0)
 				break;
 			st = i + 1;
-		} else if (v[i] == '"' && (i == 0 || v[i - 1] != '\\'))
+		} else if (v[i] == '\\' && v[i + 1] && (inq || depth > 0))
+			i++;
+		else if (v[i] == '"' && depth == 0)
 			inq = !inq;
 		else if (!inq && (v[i] == '<' || v[i] == '('))
 			depth++;

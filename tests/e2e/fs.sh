@@ -1,0 +1,102 @@
+#!/bin/sh
+# fs -x: a mailbox exported as directories and files (mbox, Maildir, mdir),
+# read with cat and grep; a second run writes only what is new and removes
+# what is gone, numbers kept and never given again; the files of a corpus
+# against Python's email package; links never followed; parts bounded.
+. "$(dirname "$0")/lib.sh"
+setup
+export TZ=UTC
+B=$UPASROOT/box/glenda
+mkdir -p "$B"
+cd "$B" || exit 1
+corpus=$top/tests/e2e/imap_corpus
+
+for f in "$corpus"/*.eml; do "$UNIT" mbappend mbox x@example.org <"$f" >/dev/null; done
+n=$(ls "$corpus" | wc -l)
+"$UPAS" fs -x -f ./mbox -m "$T/tree"
+is "$?" 0 "fs -x exports the mbox"
+is "$(ls "$T/tree/mbox" | wc -l)" "$n" "a directory a message"
+is "$(cat "$T/tree/mbox/1/subject")" "$(sed -n 's/^Subject: //p' "$corpus/01-simple.eml" | head -1)" "subject with cat"
+is "$(ls "$T/tree/mbox/2" | grep -c '^[0-9]')" 2 "parts as numbered directories"
+check "every file of upas is there" sh -c "for f in body raw rawunix rawbody rawheader header mimeheader unixheader unixdate fileid date from ffrom to cc bcc replyto sender inreplyto messageid references subject type disposition filename digest lines size flags info; do test -f '$T/tree/mbox/1/'\$f || exit 1; done"
+is "$(wc -l <"$T/tree/mbox/1/info")" 20 "info has twenty lines"
+is "$(cat "$T/tree/mbox/1/raw" | cmp - "$corpus/01-simple.eml" >/dev/null 2>&1 && echo same)" same "raw is the message as delivered"
+like "$(grep -l 'image/png\|application/' "$T"/tree/mbox/*/*/type | head -1)" '/[0-9]+/[0-9]+/type$' "grep finds attachments by type"
+check "files are read-only, flags is writable" sh -c "test ! -w '$T/tree/mbox/1/raw' -o \$(id -u) = 0; test \$(stat -c %a '$T/tree/mbox/1/flags') = 600"
+
+# the corpus against Python's email package: from, to, cc, subject, type
+cat >"$T/diff.py" <<'PY'
+import email, email.policy, email.utils, os, sys
+from email.header import decode_header, make_header
+corpus, tree = sys.argv[1], sys.argv[2]
+# upas unfolds a folded subject; a broken quote, a spaced field name and a
+# multipart without a boundary are read more leniently than Python does
+known = {("10-folded-headers.eml", "subject"), ("29-broken-addresses.eml", "cc"),
+         ("36-broken-types.eml", "subject"), ("36-broken-types.eml", "type")}
+def addrs(v):
+    return " ".join(a for n, a in email.utils.getaddresses([str(x) for x in v]) if a and not a.startswith("-")) if v else ""
+bad = n = 0
+for i, f in enumerate(sorted(os.listdir(corpus)), 1):
+    m = email.message_from_bytes(open(os.path.join(corpus, f), "rb").read(), policy=email.policy.compat32)
+    want = {"from": addrs(m.get_all("from")), "to": addrs(m.get_all("to")), "cc": addrs(m.get_all("cc")),
+            "subject": str(make_header(decode_header(m["subject"]))) if m["subject"] else "",
+            "type": m.get_content_type()}
+    for k, w in want.items():
+        if (f, k) in known or (k == "from" and not m.get_all("from")):
+            continue
+        n += 1
+        g = open(os.path.join(tree, str(i), k), "rb").read().decode("utf-8", "replace")
+        if g.strip() != w.strip():
+            bad += 1
+            print("# %s %s: %r, Python %r" % (f, k, g[:80], w[:80]))
+print(bad, n)
+PY
+out=$(python3 "$T/diff.py" "$corpus" "$T/tree/mbox")
+like "$out" '^0 [0-9]+$' "from, to, cc, subject and type as Python's email package reads them"
+
+# a second run: only the new, the gone removed, numbers kept, never reused
+printf 'From: n@example.org\nSubject: late\n\nlate\n' | "$UNIT" mbappend mbox n@example.org >/dev/null
+out=$("$UPAS" fs -x -v -f ./mbox -m "$T/tree" 2>&1)
+like "$out" "$((n + 1)) messages, 1 new, 0 gone" "a second run writes only the new message"
+is "$(cat "$T/tree/mbox/$((n + 1))/subject")" "late" "the new one is the next number"
+printf '$d\nq\n' | "$UPAS" nedmail -r -f ./mbox >/dev/null 2>&1
+out=$("$UPAS" fs -x -v -f ./mbox -m "$T/tree" 2>&1)
+like "$out" "$n messages, 0 new, 1 gone" "a deleted message goes from the tree"
+check "its directory is gone" test ! -e "$T/tree/mbox/$((n + 1))"
+printf 'From: m@example.org\nSubject: later\n\nlater\n' | "$UNIT" mbappend mbox m@example.org >/dev/null
+"$UPAS" fs -x -f ./mbox -m "$T/tree"
+is "$(cat "$T/tree/mbox/$((n + 2))/subject" 2>&1)" "later" "a number is never given again"
+is "$(cat "$T/tree/mbox/1/subject")" "$(sed -n 's/^Subject: //p' "$corpus/01-simple.eml" | head -1)" "old numbers hold"
+
+# Maildir and mdir
+mkdir -p md/cur md/new md/tmp mdir
+printf 'From: a@x.org\nSubject: one\n\nbody one\n' >md/new/1672653600.M1P1.host
+printf 'From: b@x.org\nSubject: two\n\nbody two\n' >md/cur/1672740000.M2P1.host:2,FS
+printf 'From a@x.org Mon Jan  2 10:00:00 2023\nFrom: a@x.org\nSubject: three\n\nbody three\n' >mdir/1672653600.00
+"$UPAS" fs -x -f ./md -m "$T/tree" && "$UPAS" fs -x -f ./mdir -m "$T/tree"
+is "$(cat "$T/tree/md/1/subject") $(cat "$T/tree/md/2/subject")" "one two" "Maildir exported in arrival order"
+is "$(cat "$T/tree/md/2/flags")" "---f-s-" "Maildir flags: flagged and seen"
+is "$(cat "$T/tree/mdir/1/body")" "body three" "mdir exported"
+is "$(cat "$T/tree/mdir/1/fileid")" "1672653600.00" "an mdir message's fileid is its file name"
+
+# links are never followed; parts are bounded
+mkdir -p "$T/elsewhere" "$T/tree2"
+ln -s "$T/elsewhere" "$T/tree2/md"
+"$UPAS" fs -x -f ./md -m "$T/tree2" 2>/dev/null
+is "$?" 73 "a mailbox's directory in the tree that is a link is refused"
+check "nothing written where the link points" test -z "$(ls "$T/elsewhere")"
+rm -rf "$T/tree/md/2" && ln -s "$T/elsewhere" "$T/tree/md/2"
+"$UPAS" fs -x -f ./md -m "$T/tree" 2>/dev/null
+check "a message directory replaced by a link: the link goes, not what it names" test -d "$T/elsewhere" -a ! -L "$T/tree/md/2"
+{
+	printf 'From deep@y Mon Jan  2 10:00:00 2023\nFrom: deep@y\nSubject: wide\nContent-Type: multipart/mixed; boundary=b\n\n'
+	i=0
+	while [ $i -lt 1500 ]; do printf -- '--b\nContent-Type: text/plain\n\np%d\n' $i; i=$((i + 1)); done
+	printf -- '--b--\n'
+} >wide
+"$UPAS" fs -x -f ./wide -m "$T/tree"
+is "$(ls "$T/tree/wide/1" | grep -c '^[0-9]')" 1000 "at most 1000 parts of a message in the tree"
+"$UPAS" fs -f ./wide 2>/dev/null
+is "$?" 64 "without -x: usage"
+
+done_testing
