@@ -30,6 +30,7 @@ enum {
 typedef struct Idn {
 	char *id;
 	unsigned n;
+	int wflags;		/* the flags the tree was last given, or -1 */
 	int live;		/* still in the mailbox */
 } Idn;
 
@@ -40,6 +41,7 @@ static struct {
 	int nv, av;
 	unsigned next;		/* the next number to give */
 	int parts;		/* of the message being written */
+	int ro;			/* the mailbox only read: nothing goes back */
 	int made, gone;
 } F;
 
@@ -50,7 +52,7 @@ cmpidn(const void *a, const void *b)
 }
 
 static Idn *
-addidn(const char *id, unsigned n)
+addidn(const char *id, unsigned n, int wflags)
 {
 	if (F.nv == F.av) {
 		F.av = F.av ? F.av * 2 : 64;
@@ -58,17 +60,19 @@ addidn(const char *id, unsigned n)
 	}
 	F.v[F.nv].id = xstrdup(id);
 	F.v[F.nv].n = n;
+	F.v[F.nv].wflags = wflags;
 	F.v[F.nv].live = 0;
 	return &F.v[F.nv++];
 }
 
-/* BOX/.ids: "upas-fs-ids 1 NEXT", then "N ID" lines; anything else starts afresh. */
+/* BOX/.ids: "upas-fs-ids 2 NEXT", then "N FLAGS ID" lines (FLAGS: what the
+ * tree was given); version 1 had no FLAGS; anything else starts afresh. */
 static void
 loadids(void)
 {
-	char *t, *l, *e, *sp;
+	char *t, *l, *e, *sp, *id;
 	size_t n;
-	int fd;
+	int fd, v, wf;
 	unsigned long k;
 
 	F.next = 1;
@@ -86,7 +90,7 @@ loadids(void)
 		t = s.p;
 		n = s.n;
 	}
-	if (t == NULL || sscanf(t, "upas-fs-ids 1 %lu\n", &k) != 1) {
+	if (t == NULL || sscanf(t, "upas-fs-ids %d %lu\n", &v, &k) != 2 || (v != 1 && v != 2) || strchr(t, '\n') == NULL) {
 		free(t);
 		return;
 	}
@@ -99,9 +103,18 @@ loadids(void)
 			continue;
 		*sp = 0;
 		k = strtoul(l, NULL, 10);
+		id = sp + 1;
+		wf = -1;
+		if (v == 2) {
+			if ((sp = strchr(id, ' ')) == NULL)
+				continue;
+			*sp = 0;
+			wf = atoi(id) & MF_ALL;
+			id = sp + 1;
+		}
 		if (k == 0 || k >= F.next)
 			continue;
-		addidn(sp + 1, k);
+		addidn(id, k, wf);
 	}
 	free(t);
 	if (F.nv > 1)
@@ -114,10 +127,12 @@ saveids(void)
 	Str s = { 0 };
 	int fd, i, r = 0;
 
-	str_fmt(&s, "upas-fs-ids 1 %u\n", F.next);
+	str_fmt(&s, "upas-fs-ids 2 %u\n", F.next);
 	for (i = 0; i < F.nv; i++)
 		if (F.v[i].live) {
 			str_num(&s, F.v[i].n, 10);
+			str_addc(&s, ' ');
+			str_num(&s, F.v[i].wflags < 0 ? 0 : F.v[i].wflags, 10);
 			str_addc(&s, ' ');
 			str_adds(&s, F.v[i].id);
 			str_addc(&s, '\n');
@@ -198,6 +213,20 @@ putpart(int dirfd, Msg *m, Part *p, const Mfctx *c)
 	return r;
 }
 
+/* What message i's files need from the mailbox. */
+static void
+ctx(Mfctx *c, int i, Mmsg *mm)
+{
+	memset(c, 0, sizeof *c);
+	c->sender = mb_sender(F.mb, i);
+	c->date = mm->date;
+	c->flags = mm->flags;
+	if (mb_kind(F.mb) == MB_MDIR)
+		snprintf(c->fileid, sizeof c->fileid, "%.31s", mm->id);
+	else
+		snprintf(c->fileid, sizeof c->fileid, "%lu.00", (unsigned long)mm->date);
+}
+
 /* Message i as directory n: made as n.tmp, renamed when whole. */
 static int
 putmsg(int i, unsigned n)
@@ -219,14 +248,7 @@ putmsg(int i, unsigned n)
 		str_free(&raw);
 		return -1;
 	}
-	memset(&c, 0, sizeof c);
-	c.sender = mb_sender(F.mb, i);
-	c.date = mm->date;
-	c.flags = mm->flags;
-	if (mb_kind(F.mb) == MB_MDIR)
-		snprintf(c.fileid, sizeof c.fileid, "%.31s", mm->id);
-	else
-		snprintf(c.fileid, sizeof c.fileid, "%lu.00", (unsigned long)mm->date);
+	ctx(&c, i, mm);
 	F.parts = 0;
 	r = -1;
 	if (mkdirat(F.boxfd, tmp, 0700) == 0 &&
@@ -245,37 +267,130 @@ putmsg(int i, unsigned n)
 	return r;
 }
 
+static Idn *
+known(Mailbox *mb, int i, int nold)
+{
+	char b[MB_IDLEN];
+	Idn key;
+
+	key.id = (char *)mb_id(mb, i, b);
+	return nold > 0 ? bsearch(&key, F.v, nold, sizeof *F.v, cmpidn) : NULL;
+}
+
+/*
+ * The tree to the mailbox: a known message whose directory is gone is
+ * deleted; a flags file that says other than what the tree was given is
+ * the user's, and its flags go to the mailbox. mb_sync writes both under
+ * the mailbox's locks. Changes made meanwhile by others to the mailbox
+ * are kept: only what the file changed is applied.
+ */
+static int
+fromtree(int nold)
+{
+	char name[32], buf[64];
+	struct stat st;
+	ssize_t r;
+	int i, fd, want, changed = 0;
+	Idn *hit;
+
+	if (F.ro)
+		return 0;
+	for (i = 0; i < mb_count(F.mb); i++) {
+		if ((hit = known(F.mb, i, nold)) == NULL || hit->wflags < 0)
+			continue;
+		snprintf(name, sizeof name, "%u", hit->n);
+		if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+			mb_setflags(F.mb, i, MF_DELETED, 0);
+			changed = 1;
+			continue;
+		}
+		snprintf(name, sizeof name, "%u/flags", hit->n);
+		if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+			continue;
+		r = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (r < 0 || (want = mf_flags(buf, r, hit->wflags)) < 0 || want == hit->wflags)
+			continue;
+		/* what the file changed, over the mailbox's flags as they are now */
+		mb_setflags(F.mb, i, want & ~hit->wflags, hit->wflags & ~want);
+		changed = 1;
+	}
+	if (changed && mb_sync(F.mb) < 0)
+		return -1;
+	return changed;
+}
+
+/* A message's flags changed since the tree was written: flags and info again. */
+static int
+reflag(int i, Idn *hit)
+{
+	char name[48], tmp[48];
+	const char *f[] = { "flags", "info" };
+	Str raw = { 0 }, s = { 0 };
+	Mmsg *mm = mb_msg(F.mb, i);
+	Mfctx c;
+	Msg m;
+	size_t k;
+	int r = 0;
+
+	if (mb_read(F.mb, i, &raw) < 0 || msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
+		str_free(&raw);
+		return -1;
+	}
+	ctx(&c, i, mm);
+	for (k = 0; k < nelem(f) && r == 0; k++) {
+		str_reset(&s);
+		mf_file(&m, m.root, &c, f[k], &s);
+		snprintf(name, sizeof name, "%u/%s", hit->n, f[k]);
+		snprintf(tmp, sizeof tmp, "%u/.%s.tmp", hit->n, f[k]);
+		unlinkat(F.boxfd, tmp, 0);
+		r = putfile(F.boxfd, tmp, s.p ? s.p : "", s.n, k == 0 ? 0600 : 0400);
+		if (r == 0 && renameat(F.boxfd, tmp, F.boxfd, name) < 0)
+			r = -1;
+	}
+	hit->wflags = mm->flags & MF_ALL;
+	msg_free(&m);
+	str_free(&raw);
+	str_free(&s);
+	return r;
+}
+
 static int
 export(void)
 {
 	char b[MB_IDLEN], name[32];
-	Idn key, *hit;
+	Idn *hit;
 	int i, nold = F.nv, bad = 0;
 
+	if (fromtree(nold) < 0) {
+		fprintf(stderr, "fs: %s\n", lasterr());
+		bad = 1;
+	}
 	for (i = 0; i < mb_count(F.mb); i++) {
-		key.id = (char *)mb_id(F.mb, i, b);
-		hit = nold > 0 ? bsearch(&key, F.v, nold, sizeof *F.v, cmpidn) : NULL;
+		hit = known(F.mb, i, nold);
 		if (hit != NULL && !hit->live) {
 			struct stat st;
 
 			snprintf(name, sizeof name, "%u", hit->n);
 			hit->live = 1;
-			if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+				if ((mb_msg(F.mb, i)->flags & MF_ALL) != hit->wflags && reflag(i, hit) < 0) {
+					fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
+					bad = 1;
+				}
 				continue;
-			if (putmsg(i, hit->n) < 0) {
-				fprintf(stderr, "fs: %s\n", lasterr());
-				bad = 1;
 			}
-			continue;
+		} else {
+			hit = addidn(mb_id(F.mb, i, b), F.next++, -1);
+			hit->live = 1;
+			F.made++;
 		}
-		hit = addidn(key.id, F.next++);
-		hit->live = 1;
 		if (putmsg(i, hit->n) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			bad = 1;
 			continue;
 		}
-		F.made++;
+		hit->wflags = mb_msg(F.mb, i)->flags & MF_ALL;
 	}
 	for (i = 0; i < nold; i++)
 		if (!F.v[i].live) {
@@ -351,7 +466,11 @@ fs_main(int argc, char **argv)
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	if (!name_ok(base))
 		die(EX_USAGE, "%s: no name for its directory", path);
-	if ((F.mb = mb_open(path, MB_RDONLY)) == NULL)
+	if ((F.mb = mb_open(path, MB_RDWR)) == NULL && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		F.mb = mb_open(path, MB_RDONLY);
+		F.ro = 1;
+	}
+	if (F.mb == NULL)
 		die(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s", lasterr());
 	snprintf(boxdir, sizeof boxdir, "%s/%s", top, base);
 	if (mkdirs(boxdir) < 0 ||

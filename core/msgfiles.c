@@ -189,23 +189,63 @@ replyto(Msg *m, Part *p, const Mfctx *c, Str *out)
 		str_adds(out, c->sender);
 }
 
+/* upas's flag letters in their order; recent is MF_OLD not set */
+static const struct {
+	int f;
+	char c;
+} letters[] = {
+	{ MF_ANSWERED, 'a' }, { MF_DELETED, 'D' }, { MF_DRAFT, 'd' }, { MF_FLAGGED, 'f' },
+	{ MF_OLD, 'r' }, { MF_SEEN, 's' }, { MF_STORED, 'S' },
+};
+
 static void
 flags(const Mfctx *c, Str *out)
 {
-	static const struct {
-		int f;
-		char c;
-	} l[] = {
-		{ MF_ANSWERED, 'a' }, { MF_DELETED, 'D' }, { MF_DRAFT, 'd' }, { MF_FLAGGED, 'f' },
-		{ MF_OLD, 'r' }, { MF_SEEN, 's' }, { MF_STORED, 'S' },
-	};
 	size_t i;
 
-	for (i = 0; i < nelem(l); i++)
-		if (l[i].f == MF_OLD)
+	for (i = 0; i < nelem(letters); i++)
+		if (letters[i].f == MF_OLD)
 			str_addc(out, c->flags & MF_OLD ? '-' : 'r');	/* recent: not yet old */
 		else
-			str_addc(out, c->flags & l[i].f ? l[i].c : '-');
+			str_addc(out, c->flags & letters[i].f ? letters[i].c : '-');
+}
+
+int
+mf_flags(const char *s, size_t n, int flags)
+{
+	size_t i, k;
+	int add = 1, f;
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	for (i = 0; n == nelem(letters) && i < n && (s[i] == '-' || s[i] == letters[i].c); i++)
+		;
+	if (n == nelem(letters) && i == n) {
+		/* the form fs writes: a letter or '-' in each place */
+		for (i = 0, f = flags & ~MF_ALL; i < n; i++) {
+			if (letters[i].f == MF_OLD)
+				f |= s[i] == '-' ? MF_OLD : 0;
+			else if (s[i] != '-')
+				f |= letters[i].f;
+		}
+		return f;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+' || s[i] == '-') {
+			add = s[i] == '+';
+			continue;
+		}
+		for (k = 0; k < nelem(letters) && letters[k].c != s[i]; k++)
+			;
+		if (k == nelem(letters))
+			return -1;
+		f = letters[k].f;
+		if (f == MF_OLD)
+			flags = add ? flags & ~MF_OLD : flags | MF_OLD;
+		else
+			flags = add ? flags | f : flags & ~f;
+	}
+	return flags;
 }
 
 static size_t

@@ -25,6 +25,10 @@ extern const char *const mf_names[];
 /* File name of part p of message m appended to out: 0, or -1 for no such name. */
 int mf_file(Msg *m, Part *p, const Mfctx *c, const char *name, Str *out);
 
+/* A flags file's text applied to flags (MF_*): the 7 places fs writes
+ * (a letter or '-' each), or changes "[+-]letters"; -1 if neither. */
+int mf_flags(const char *s, size_t n, int flags);
+
 /* The addresses of p's header fields called name, blank-separated, display
  * names, comments and group names dropped, never one starting with '-'. */
 char *mf_addrs(Arena *ar, Part *p, const char *name);

@@ -68,6 +68,37 @@ printf 'From: m@example.org\nSubject: later\n\nlater\n' | "$UNIT" mbappend mbox 
 is "$(cat "$T/tree/mbox/$((n + 2))/subject" 2>&1)" "later" "a number is never given again"
 is "$(cat "$T/tree/mbox/1/subject")" "$(sed -n 's/^Subject: //p' "$corpus/01-simple.eml" | head -1)" "old numbers hold"
 
+# the tree back to the mailbox at the next run: flags written into a flags
+# file, a message directory removed; and the mailbox's own changes to the tree
+before=$(grep -c '^From ' mbox)
+echo '+f' >"$T/tree/mbox/1/flags"
+echo '-------' >"$T/tree/mbox/2/flags"
+rm -r "$T/tree/mbox/3"
+"$UPAS" fs -x -f ./mbox -m "$T/tree"
+is "$(grep -c '^From ' mbox)" $((before - 1)) "a removed directory deletes its message"
+like "$(printf '1h\nx\n' | "$UPAS" nedmail -r -f ./mbox 2>&1)" "  1    '" "echo +f into flags flags the message"
+is "$(cat "$T/tree/mbox/1/flags")" "---fr--" "the flags file is rewritten as fs writes it"
+like "$(awk '/^From /{n++} n==2' mbox | sed -n '1,/^$/p')" 'Status: O' "seven dashes: not recent, written as Status O"
+printf '1F +s\nq\n' | "$UPAS" nedmail -r -f ./mbox >/dev/null 2>&1
+"$UPAS" fs -x -f ./mbox -m "$T/tree"
+is "$(cat "$T/tree/mbox/1/flags")" "---frs-" "a flag set in the mailbox reaches the flags file"
+is "$(sed -n 18p "$T/tree/mbox/1/info")" "---frs-" "and info's flags line"
+
+# changes from the tree while deliveries go on: nothing delivered is lost
+i=0
+while [ $i -lt 30 ]; do printf 'From: w@example.org\nSubject: busy %d\n\nbusy\n' $i >"$T/busy.$i"; i=$((i + 1)); done
+(i=0; while [ $i -lt 30 ]; do "$UNIT" mbappend mbox w@example.org <"$T/busy.$i" >/dev/null; i=$((i + 1)); done) &
+dpid=$!
+for r in 1 2 3; do
+	d=$(ls "$T/tree/mbox" | grep -v '\.' | sort -n | sed -n 4p)
+	[ -n "$d" ] && rm -r "$T/tree/mbox/$d"
+	"$UPAS" fs -x -f ./mbox -m "$T/tree" 2>/dev/null
+done
+wait $dpid
+"$UPAS" fs -x -f ./mbox -m "$T/tree"
+is "$(grep -c '^Subject: busy ' mbox)" 30 "fs deleting during 30 deliveries: every delivery kept"
+is "$(ls "$T/tree/mbox" | grep -vc '\.')" "$(grep -c '^From ' mbox)" "the tree has the mailbox's messages"
+
 # Maildir and mdir
 mkdir -p md/cur md/new md/tmp mdir
 printf 'From: a@x.org\nSubject: one\n\nbody one\n' >md/new/1672653600.M1P1.host

@@ -93,3 +93,17 @@ TEST(msgfiles_message)
 	}
 	msg_free(&m);
 }
+
+/* A flags file: the seven places fs writes, or [+-]letters. */
+TEST(msgfiles_flags)
+{
+	CHECK(mf_flags("-------\n", 8, MF_SEEN) == MF_OLD);
+	CHECK(mf_flags("a--f-sS", 7, 0) == (MF_ANSWERED | MF_FLAGGED | MF_OLD | MF_SEEN | MF_STORED));
+	CHECK(mf_flags("----r--", 7, MF_OLD) == 0);
+	CHECK(mf_flags("+f", 2, MF_SEEN) == (MF_SEEN | MF_FLAGGED));
+	CHECK(mf_flags("-s+D\n", 5, MF_SEEN | MF_OLD) == (MF_DELETED | MF_OLD));
+	CHECK(mf_flags("+r", 2, MF_OLD) == 0);
+	CHECK(mf_flags("+x", 2, 0) == -1);
+	CHECK(mf_flags("a-------", 8, 0) == MF_ANSWERED);	/* not the seven places: changes */
+	CHECK(mf_flags("", 0, MF_SEEN) == MF_SEEN);
+}
