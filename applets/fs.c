@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "applet.h"
 #include "mbox.h"
@@ -41,7 +45,13 @@ static struct {
 	int nv, av;
 	unsigned next;		/* the next number to give */
 	int parts;		/* of the message being written */
+	unsigned firstnew;	/* numbers from here are new this run */
+	char boxdir[2 * LIM_PATHNAME + 2];
 	int ro;			/* the mailbox only read: nothing goes back */
+	time_t since;		/* flags files older than this second were read before */
+	int announce;		/* -b: a line a new message */
+	const char *cmd;	/* -c: a program run a new message */
+	int quiet;		/* the first run: no announcements */
 	int made, gone;
 } F;
 
@@ -78,6 +88,12 @@ loadids(void)
 	F.next = 1;
 	if ((fd = openat(F.boxfd, ".ids", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return;
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) == 0)
+			F.since = st.st_mtim.tv_sec - 1;	/* a second's slack: same-second writes */
+	}
 	t = NULL;
 	{
 		Str s = { 0 };
@@ -298,13 +314,18 @@ fromtree(int nold)
 	for (i = 0; i < mb_count(F.mb); i++) {
 		if ((hit = known(F.mb, i, nold)) == NULL || hit->wflags < 0)
 			continue;
-		snprintf(name, sizeof name, "%u", hit->n);
-		if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
-			mb_setflags(F.mb, i, MF_DELETED, 0);
-			changed = 1;
+		/* one stat a message: its flags file, written since the last run? */
+		snprintf(name, sizeof name, "%u/flags", hit->n);
+		if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			snprintf(name, sizeof name, "%u", hit->n);
+			if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+				mb_setflags(F.mb, i, MF_DELETED, 0);
+				changed = 1;
+			}
 			continue;
 		}
-		snprintf(name, sizeof name, "%u/flags", hit->n);
+		if (st.st_mtim.tv_sec < F.since)
+			continue;
 		if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 			continue;
 		r = read(fd, buf, sizeof buf - 1);
@@ -355,13 +376,79 @@ reflag(int i, Idn *hit)
 	return r;
 }
 
+/* A new message: -b's line, -c's program (argv: path, sender, subject). */
+static void
+tell(unsigned n)
+{
+	char name[48], path[sizeof F.boxdir + 16], from[256], subj[256];
+	char *argv[5];
+	int fd;
+	ssize_t r;
+	pid_t pid;
+
+	if (!F.announce && F.cmd == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/%u", F.boxdir, n);
+	from[0] = subj[0] = 0;
+	snprintf(name, sizeof name, "%u/from", n);
+	if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		r = read(fd, from, sizeof from - 1);
+		from[r > 0 ? r : 0] = 0;
+		close(fd);
+	}
+	snprintf(name, sizeof name, "%u/subject", n);
+	if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		r = read(fd, subj, sizeof subj - 1);
+		subj[r > 0 ? r : 0] = 0;
+		close(fd);
+	}
+	for (r = 0; from[r]; r++)
+		if ((unsigned char)from[r] < ' ' || from[r] == 0x7f)
+			from[r] = '?';
+	for (r = 0; subj[r]; r++)
+		if ((unsigned char)subj[r] < ' ' || subj[r] == 0x7f)
+			subj[r] = '?';
+	if (F.announce) {
+		printf("%s\t%s\t%s\n", path, from, subj);
+		fflush(stdout);
+	}
+	if (F.cmd != NULL) {
+		argv[0] = (char *)F.cmd;
+		argv[1] = path;
+		argv[2] = from;
+		argv[3] = subj;
+		argv[4] = NULL;
+		if ((pid = proc_start(argv, -1, -1)) > 0)
+			proc_wait(pid);
+	}
+}
+
+/* For the next run: the numbers of messages still there, sorted by id. */
+static void
+resetids(void)
+{
+	int i, j;
+
+	for (i = j = 0; i < F.nv; i++)
+		if (F.v[i].live) {
+			F.v[i].live = 0;
+			F.v[j++] = F.v[i];
+		} else
+			free(F.v[i].id);
+	F.nv = j;
+	if (F.nv > 1)
+		qsort(F.v, F.nv, sizeof *F.v, cmpidn);
+}
+
 static int
 export(void)
 {
 	char b[MB_IDLEN], name[32];
 	Idn *hit;
 	int i, nold = F.nv, bad = 0;
+	time_t start = time(NULL);
 
+	F.firstnew = F.next;
 	if (fromtree(nold) < 0) {
 		fprintf(stderr, "fs: %s\n", lasterr());
 		bad = 1;
@@ -391,6 +478,8 @@ export(void)
 			continue;
 		}
 		hit->wflags = mb_msg(F.mb, i)->flags & MF_ALL;
+		if (hit->n >= F.firstnew && !F.quiet)
+			tell(hit->n);
 	}
 	for (i = 0; i < nold; i++)
 		if (!F.v[i].live) {
@@ -400,7 +489,111 @@ export(void)
 		}
 	if (saveids() < 0)
 		bad = 1;
+	F.since = start - 1;
 	return bad ? -1 : 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+onterm(int sig)
+{
+	stop = 1;
+}
+
+/* Watch one more message directory for a written flags file. */
+static void
+watchmsg(int in, unsigned n)
+{
+	char name[sizeof F.boxdir + 16];
+
+	snprintf(name, sizeof name, "%s/%u", F.boxdir, n);
+	inotify_add_watch(in, name, IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW);
+}
+
+/*
+ * The daemon: after the first run, one more each time the mailbox or the
+ * tree changes (inotify, events gathered for 50 ms): the mailbox's file or
+ * directories, the tree's removed directories and written flags files. Our
+ * own writes there are renames, which are not watched, so runs settle.
+ */
+static void
+watch(const char *path, int verbose)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char sub[LIM_PATHNAME + 8], dir[LIM_PATHNAME];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct pollfd pf;
+	int in, i, kind = mb_kind(F.mb), wbox, hit;
+	ssize_t r;
+
+	signal(SIGTERM, onterm);
+	signal(SIGINT, onterm);
+	signal(SIGHUP, onterm);
+	if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+		die(EX_OSERR, "inotify:");
+	if (kind == MB_MBOX) {
+		/* the file's directory: appends, rewrites and a file put in its place */
+		snprintf(dir, sizeof dir, "%.*s", base > path ? (int)(base - path - 1) : 1, base > path ? path : ".");
+		if (inotify_add_watch(in, dir[0] ? dir : "/", IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0)
+			die(EX_OSERR, "inotify %s:", dir);
+	} else if (kind == MB_MAILDIR) {
+		snprintf(sub, sizeof sub, "%s/new", path);
+		inotify_add_watch(in, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+		snprintf(sub, sizeof sub, "%s/cur", path);
+		inotify_add_watch(in, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+	} else
+		inotify_add_watch(in, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+	if ((wbox = inotify_add_watch(in, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
+		die(EX_OSERR, "inotify %s:", F.boxdir);
+	for (i = 0; i < F.nv; i++)
+		if (F.v[i].live)
+			watchmsg(in, F.v[i].n);
+	F.quiet = 0;
+	pf.fd = in;
+	pf.events = POLLIN;
+	while (!stop) {
+		if (poll(&pf, 1, 1000) <= 0)
+			continue;
+		/* gather: what happens within 50 ms is one change */
+		hit = 0;
+		do {
+			while ((r = read(in, buf, sizeof buf)) > 0) {
+				char *p;
+				struct inotify_event *e;
+
+				for (p = buf; p < buf + r; p += sizeof *e + e->len) {
+					e = (struct inotify_event *)p;
+					if (e->wd == wbox)
+						hit |= e->len > 0 && strchr(e->name, '.') == NULL;	/* a message's directory */
+					else if (e->len > 0 && strcmp(e->name, "flags") == 0)
+						hit = 1;
+					else if (kind == MB_MBOX)
+						hit |= e->len > 0 && strcmp(e->name, base) == 0;
+					else if (kind == MB_MDIR)
+						hit |= e->len > 0 && e->name[0] != '.';
+					else
+						hit |= e->len > 0;
+				}
+			}
+		} while (poll(&pf, 1, 50) > 0);
+		if (!hit)
+			continue;
+		if (mb_refresh(F.mb) < 0) {
+			fprintf(stderr, "fs: %s\n", lasterr());
+			continue;
+		}
+		resetids();
+		F.made = F.gone = 0;
+		if (export() < 0)
+			fprintf(stderr, "fs: %s: not all written\n", F.boxdir);
+		for (i = 0; i < F.nv; i++)
+			if (F.v[i].live && F.v[i].n >= F.firstnew)
+				watchmsg(in, F.v[i].n);
+		if (verbose)
+			fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", F.boxdir, mb_count(F.mb), F.made, F.gone);
+	}
+	close(in);
 }
 
 /* mkdir -p, each level 0700, no link followed. */
@@ -429,8 +622,14 @@ fs_main(int argc, char **argv)
 	char path[LIM_PATHNAME], top[LIM_PATHNAME], boxdir[2 * LIM_PATHNAME + 2];
 	int c, once = 0, verbose = 0;
 
-	while ((c = getopt(argc, argv, "f:m:xv")) != -1) {
+	while ((c = getopt(argc, argv, "bc:f:m:xv")) != -1) {
 		switch (c) {
+		case 'b':
+			F.announce = 1;
+			break;
+		case 'c':
+			F.cmd = optarg;
+			break;
 		case 'f':
 			file = optarg;
 			break;
@@ -447,7 +646,7 @@ fs_main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !once)
+	if (optind != argc)
 		usage();
 	if (file[0] == '/' || strncmp(file, "./", 2) == 0 || strncmp(file, "../", 3) == 0) {
 		if (snprintf(path, sizeof path, "%s", file) >= (int)sizeof path)
@@ -476,11 +675,18 @@ fs_main(int argc, char **argv)
 	if (mkdirs(boxdir) < 0 ||
 	    (F.boxfd = open(boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		die(EX_CANTCREAT, "%s:", boxdir);
+	snprintf(F.boxdir, sizeof F.boxdir, "%s", boxdir);
 	loadids();
-	if (export() < 0)
-		die(EX_IOERR, "%s: not all written", boxdir);
+	F.quiet = 1;
+	if (export() < 0) {
+		if (once)
+			die(EX_IOERR, "%s: not all written", boxdir);
+		fprintf(stderr, "fs: %s: not all written\n", boxdir);
+	}
 	if (verbose)
 		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", boxdir, mb_count(F.mb), F.made, F.gone);
+	if (!once)
+		watch(path, verbose);
 	mb_close(F.mb);
 	return 0;
 }

@@ -127,7 +127,34 @@ check "a message directory replaced by a link: the link goes, not what it names"
 } >wide
 "$UPAS" fs -x -f ./wide -m "$T/tree"
 is "$(ls "$T/tree/wide/1" | grep -c '^[0-9]')" 1000 "at most 1000 parts of a message in the tree"
-"$UPAS" fs -f ./wide 2>/dev/null
-is "$?" 64 "without -x: usage"
+
+# the daemon: deliveries appear in the tree at once, announced; removals
+# and flags written in the tree reach the mailbox; SIGTERM ends it
+mkdir -p d
+for f in "$corpus/01-simple.eml" "$corpus/02-mixed-attach.eml"; do "$UNIT" mbappend d/box x@example.org <"$f" >/dev/null; done
+printf '#!/bin/sh\necho "$1 $2" >>%s/told\n' "$T" >"$T/tellme"
+chmod +x "$T/tellme"
+spawn "$UPAS" fs -b -c "$T/tellme" -f ./d/box -m "$T/dtree" >"$T/biff"
+waitfor() {	# waitfor CMD...: until it succeeds (5 s)
+	k=0
+	while ! "$@" 2>/dev/null; do
+		k=$((k + 1))
+		[ $k -gt 50 ] && return 1
+		sleep 0.1
+	done
+}
+check "the daemon's first run" waitfor test -f "$T/dtree/box/2/subject"
+printf 'From: new@example.org\nSubject: arrived\n\nhello\n' | "$UNIT" mbappend d/box new@example.org >/dev/null
+check "a delivery appears in the tree" waitfor test -f "$T/dtree/box/3/subject"
+is "$(cat "$T/dtree/box/3/subject")" "arrived" "its subject"
+check "-b prints a line for it" waitfor grep -q "box/3	new@example.org	arrived" "$T/biff"
+check "-c runs the program for it" waitfor grep -q "box/3 new@example.org" "$T/told"
+rm -r "$T/dtree/box/1"
+check "a directory removed in the tree deletes the message" waitfor sh -c "test \$(grep -c '^From ' d/box) = 2"
+echo '+f' >"$T/dtree/box/2/flags"
+check "a flags file written flags the message" waitfor grep -q 'X-Status: F' d/box
+check "and is rewritten as fs writes it" waitfor sh -c "test \$(cat '$T/dtree/box/2/flags') = ---fr--"
+kill "$pid"
+check "SIGTERM ends the daemon" waitfor sh -c "! kill -0 $pid"
 
 done_testing
