@@ -52,6 +52,7 @@ static struct {
 	int announce;		/* -b: a line a new message */
 	const char *cmd;	/* -c: a program run a new message */
 	int quiet;		/* the first run: no announcements */
+	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
 	int made, gone;
 } F;
 
@@ -449,7 +450,7 @@ export(void)
 	time_t start = time(NULL);
 
 	F.firstnew = F.next;
-	if (fromtree(nold) < 0) {
+	if (F.treechanged && fromtree(nold) < 0) {
 		fprintf(stderr, "fs: %s\n", lasterr());
 		bad = 1;
 	}
@@ -557,6 +558,7 @@ watch(const char *path, int verbose)
 			continue;
 		/* gather: what happens within 50 ms is one change */
 		hit = 0;
+		F.treechanged = 0;
 		do {
 			while ((r = read(in, buf, sizeof buf)) > 0) {
 				char *p;
@@ -564,10 +566,12 @@ watch(const char *path, int verbose)
 
 				for (p = buf; p < buf + r; p += sizeof *e + e->len) {
 					e = (struct inotify_event *)p;
-					if (e->wd == wbox)
-						hit |= e->len > 0 && strchr(e->name, '.') == NULL;	/* a message's directory */
-					else if (e->len > 0 && strcmp(e->name, "flags") == 0)
-						hit = 1;
+					if (e->wd == wbox) {
+						/* a message's directory */
+						if (e->len > 0 && strchr(e->name, '.') == NULL)
+							hit = F.treechanged = 1;
+					} else if (e->len > 0 && strcmp(e->name, "flags") == 0)
+						hit = F.treechanged = 1;
 					else if (kind == MB_MBOX)
 						hit |= e->len > 0 && strcmp(e->name, base) == 0;
 					else if (kind == MB_MDIR)
@@ -678,6 +682,7 @@ fs_main(int argc, char **argv)
 	snprintf(F.boxdir, sizeof F.boxdir, "%s", boxdir);
 	loadids();
 	F.quiet = 1;
+	F.treechanged = 1;
 	if (export() < 0) {
 		if (once)
 			die(EX_IOERR, "%s: not all written", boxdir);
