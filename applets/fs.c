@@ -17,6 +17,7 @@
 #include <string.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,12 +50,25 @@ static struct {
 	char boxdir[2 * LIM_PATHNAME + 2];
 	int ro;			/* the mailbox only read: nothing goes back */
 	time_t since;		/* flags files older than this second were read before */
+	time_t start;		/* of the run going on */
+	int rebuilt;		/* .ids was no use: numbered directories it lacks go */
+	int daemon;		/* runs on events, not -x */
+	int watch;		/* the inotify fd, or -1 */
+	int wbox;		/* its watch of the box's directory */
 	int announce;		/* -b: a line a new message */
 	const char *cmd;	/* -c: a program run a new message */
 	int quiet;		/* the first run: no announcements */
 	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
 	int made, gone;
 } F;
+
+static int
+cmpuint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return (x > y) - (x < y);
+}
 
 static int
 cmpidn(const void *a, const void *b)
@@ -76,66 +90,138 @@ addidn(const char *id, unsigned n, int wflags)
 	return &F.v[F.nv++];
 }
 
-/* BOX/.ids: "upas-fs-ids 2 NEXT", then "N FLAGS ID" lines (FLAGS: what the
- * tree was given); version 1 had no FLAGS; anything else starts afresh. */
+/* %XX undone in place (str_word's escapes); -1 for a bad one. */
+static int
+unword(char *w)
+{
+	char *o = w, *r;
+
+	if (strcmp(w, "-") == 0) {
+		*w = 0;
+		return 0;
+	}
+	for (r = w; *r; r++) {
+		if (*r != '%') {
+			*o++ = *r;
+			continue;
+		}
+		if (hexdigit(r[1]) < 0 || hexdigit(r[2]) < 0)
+			return -1;
+		*o++ = hexdigit(r[1]) * 16 + hexdigit(r[2]);
+		r += 2;
+	}
+	*o = 0;
+	return 0;
+}
+
+static void
+forgetids(void)
+{
+	int i;
+
+	for (i = 0; i < F.nv; i++)
+		free(F.v[i].id);
+	F.nv = 0;
+}
+
+/* The highest number a directory in BOX has: numbers above it are free. */
+static unsigned
+highest(void)
+{
+	struct dirent *d;
+	DIR *dir;
+	unsigned long k, max = 0;
+	char *e;
+	int fd;
+
+	if ((fd = openat(F.boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		k = strtoul(d->d_name, &e, 10);
+		if (e != d->d_name && (*e == 0 || strcmp(e, ".tmp") == 0) && k > max && k < UINT32_MAX / 2)
+			max = k;
+	}
+	closedir(dir);
+	return max;
+}
+
+/*
+ * BOX/.ids: "upas-fs-ids 3 NEXT SINCE", then "N FLAGS ID" lines: FLAGS what
+ * the tree was given ("-": nothing written yet), ID escaped as str_word
+ * does, SINCE the start of the run that wrote it. The file is in the tree,
+ * which others can write: any line out of place, a number or id twice, and
+ * it counts for nothing (nothing is then deleted from the mailbox for a
+ * directory missing), and numbers start above the highest directory.
+ */
 static void
 loadids(void)
 {
-	char *t, *l, *e, *sp, *id;
-	size_t n;
-	int fd, v, wf;
-	unsigned long k;
+	char *t = NULL, *l, *e, *w[3];
+	Str s = { 0 };
+	struct stat st;
+	unsigned long next = 0, k;
+	long long since = 0;
+	char buf[65536];
+	ssize_t r;
+	int fd, i, wf, ok = 0;
 
 	F.next = 1;
-	if ((fd = openat(F.boxfd, ".ids", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return;
-	{
-		struct stat st;
-
-		if (fstat(fd, &st) == 0)
-			F.since = st.st_mtim.tv_sec - 1;	/* a second's slack: same-second writes */
-	}
-	t = NULL;
-	{
-		Str s = { 0 };
-		char buf[65536];
-		ssize_t r;
-
-		while ((r = read(fd, buf, sizeof buf)) > 0 && s.n < (64u << 20))
-			str_addn(&s, buf, r);
+	if ((fd = openat(F.boxfd, ".ids", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
+			while ((r = read(fd, buf, sizeof buf)) > 0)
+				str_addn(&s, buf, r);
 		close(fd);
+		str_addc(&s, 0);
 		t = s.p;
-		n = s.n;
 	}
-	if (t == NULL || sscanf(t, "upas-fs-ids %d %lu\n", &v, &k) != 2 || (v != 1 && v != 2) || strchr(t, '\n') == NULL) {
-		free(t);
-		return;
-	}
-	F.next = k;
-	for (l = strchr(t, '\n') + 1; l < t + n && *l; l = e + 1) {
-		if ((e = strchr(l, '\n')) == NULL)
-			break;
-		*e = 0;
-		if ((sp = strchr(l, ' ')) == NULL)
-			continue;
-		*sp = 0;
-		k = strtoul(l, NULL, 10);
-		id = sp + 1;
-		wf = -1;
-		if (v == 2) {
-			if ((sp = strchr(id, ' ')) == NULL)
-				continue;
-			*sp = 0;
-			wf = atoi(id) & MF_ALL;
-			id = sp + 1;
+	if (t != NULL && sscanf(t, "upas-fs-ids 3 %lu %lld\n", &next, &since) == 2 && next > 0 &&
+	    next < UINT32_MAX / 2 && (l = strchr(t, '\n')) != NULL) {
+		ok = 1;
+		for (l++; ok && *l; l = e + 1) {
+			if ((e = strchr(l, '\n')) == NULL) {
+				ok = 0;
+				break;
+			}
+			*e = 0;
+			for (i = 0; i < 3; i++)
+				w[i] = strsep(&l, " ");
+			if (w[2] == NULL || l != NULL || unword(w[2]) < 0 || w[2][0] == 0 ||
+			    (k = strtoul(w[0], NULL, 10)) == 0 || k >= next) {
+				ok = 0;
+				break;
+			}
+			wf = strcmp(w[1], "-") == 0 ? -1 : atoi(w[1]) & MF_ALL;
+			addidn(w[2], k, wf);
 		}
-		if (k == 0 || k >= F.next)
-			continue;
-		addidn(id, k, wf);
 	}
 	free(t);
-	if (F.nv > 1)
+	if (ok && F.nv > 1) {
+		/* no id twice, no number twice */
 		qsort(F.v, F.nv, sizeof *F.v, cmpidn);
+		for (i = 1; ok && i < F.nv; i++)
+			ok = strcmp(F.v[i - 1].id, F.v[i].id) != 0;
+		{
+			unsigned *nums = xmalloc(F.nv * sizeof *nums);
+
+			for (i = 0; i < F.nv; i++)
+				nums[i] = F.v[i].n;
+			qsort(nums, F.nv, sizeof *nums, cmpuint);
+			for (i = 1; ok && i < F.nv; i++)
+				ok = nums[i - 1] != nums[i];
+			free(nums);
+		}
+	}
+	if (!ok) {
+		forgetids();
+		next = 0;
+		since = 0;
+		F.rebuilt = 1;	/* unknown directories are removed */
+	}
+	F.next = next > highest() ? next : highest() + 1;
+	F.since = since;
 }
 
 static int
@@ -144,14 +230,17 @@ saveids(void)
 	Str s = { 0 };
 	int fd, i, r = 0;
 
-	str_fmt(&s, "upas-fs-ids 2 %u\n", F.next);
+	str_fmt(&s, "upas-fs-ids 3 %u %lld\n", F.next, (long long)F.start);
 	for (i = 0; i < F.nv; i++)
 		if (F.v[i].live) {
 			str_num(&s, F.v[i].n, 10);
 			str_addc(&s, ' ');
-			str_num(&s, F.v[i].wflags < 0 ? 0 : F.v[i].wflags, 10);
+			if (F.v[i].wflags < 0)
+				str_addc(&s, '-');
+			else
+				str_num(&s, F.v[i].wflags, 10);
 			str_addc(&s, ' ');
-			str_adds(&s, F.v[i].id);
+			str_word(&s, F.v[i].id);
 			str_addc(&s, '\n');
 		}
 	unlinkat(F.boxfd, ".ids.tmp", 0);
@@ -214,7 +303,7 @@ putpart(int dirfd, Msg *m, Part *p, const Mfctx *c)
 	for (name = mf_names; *name && r == 0; name++) {
 		str_reset(&s);
 		mf_file(m, p, c, *name, &s);
-		r = putfile(dirfd, *name, s.p ? s.p : "", s.n, strcmp(*name, "flags") == 0 ? 0600 : 0400);
+		r = putfile(dirfd, *name, s.p ? s.p : "", s.n, strcmp(*name, "flags") == 0 && !F.ro ? 0600 : 0400);
 	}
 	str_free(&s);
 	for (q = p->child, k = 1; q && r == 0; q = q->next, k++) {
@@ -301,34 +390,51 @@ known(Mailbox *mb, int i, int nold)
  * the mailbox's locks. Changes made meanwhile by others to the mailbox
  * are kept: only what the file changed is applied.
  */
+/* Message n's directory, never through a link: its fd, or -1 (errno). */
+static int
+msgdir(unsigned n)
+{
+	char name[16];
+
+	snprintf(name, sizeof name, "%u", n);
+	return openat(F.boxfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 static int
 fromtree(int nold)
 {
-	char name[32], buf[64];
+	char buf[64];
 	struct stat st;
 	ssize_t r;
-	int i, fd, want, changed = 0;
+	int i, fd, dfd, want, changed = 0, known0 = 0, missing = 0;
+	unsigned char *gone;
 	Idn *hit;
 
 	if (F.ro)
 		return 0;
+	gone = xmalloc(mb_count(F.mb) + 1);
+	memset(gone, 0, mb_count(F.mb) + 1);
 	for (i = 0; i < mb_count(F.mb); i++) {
 		if ((hit = known(F.mb, i, nold)) == NULL || hit->wflags < 0)
-			continue;
-		/* one stat a message: its flags file, written since the last run? */
-		snprintf(name, sizeof name, "%u/flags", hit->n);
-		if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			snprintf(name, sizeof name, "%u", hit->n);
-			if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
-				mb_setflags(F.mb, i, MF_DELETED, 0);
-				changed = 1;
+			continue;	/* never written: nothing of the user's to take */
+		known0++;
+		if ((dfd = msgdir(hit->n)) < 0) {
+			/* removed: only "no such directory" says so */
+			if (errno == ENOENT) {
+				gone[i] = 1;
+				missing++;
 			}
 			continue;
 		}
-		if (st.st_mtim.tv_sec < F.since)
+		fd = openat(dfd, "flags", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		close(dfd);
+		if (fd < 0)
 			continue;
-		if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		/* the daemon reads a flags file written since its last run; -x all */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (F.daemon && st.st_mtim.tv_sec < F.since)) {
+			close(fd);
 			continue;
+		}
 		r = read(fd, buf, sizeof buf - 1);
 		close(fd);
 		if (r < 0 || (want = mf_flags(buf, r, hit->wflags)) < 0 || want == hit->wflags)
@@ -337,6 +443,15 @@ fromtree(int nold)
 		mb_setflags(F.mb, i, want & ~hit->wflags, hit->wflags & ~want);
 		changed = 1;
 	}
+	/* every directory gone (the tree removed, a disk emptied): that is no
+	 * one deleting every message; the tree is written again */
+	if (missing > 0 && !(missing == known0 && known0 > 1)) {
+		for (i = 0; i < mb_count(F.mb); i++)
+			if (gone[i])
+				mb_setflags(F.mb, i, MF_DELETED, 0);
+		changed = 1;
+	}
+	free(gone);
 	if (changed && mb_sync(F.mb) < 0)
 		return -1;
 	return changed;
@@ -353,24 +468,29 @@ reflag(int i, Idn *hit)
 	Mfctx c;
 	Msg m;
 	size_t k;
-	int r = 0;
+	int r = 0, dfd;
 
 	if (mb_read(F.mb, i, &raw) < 0 || msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
 	}
 	ctx(&c, i, mm);
+	if ((dfd = msgdir(hit->n)) < 0)
+		r = -1;
 	for (k = 0; k < nelem(f) && r == 0; k++) {
 		str_reset(&s);
 		mf_file(&m, m.root, &c, f[k], &s);
-		snprintf(name, sizeof name, "%u/%s", hit->n, f[k]);
-		snprintf(tmp, sizeof tmp, "%u/.%s.tmp", hit->n, f[k]);
-		unlinkat(F.boxfd, tmp, 0);
-		r = putfile(F.boxfd, tmp, s.p ? s.p : "", s.n, k == 0 ? 0600 : 0400);
-		if (r == 0 && renameat(F.boxfd, tmp, F.boxfd, name) < 0)
+		snprintf(name, sizeof name, "%s", f[k]);
+		snprintf(tmp, sizeof tmp, ".%s.tmp", f[k]);
+		unlinkat(dfd, tmp, 0);
+		r = putfile(dfd, tmp, s.p ? s.p : "", s.n, k == 0 && !F.ro ? 0600 : 0400);
+		if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
 			r = -1;
 	}
-	hit->wflags = mm->flags & MF_ALL;
+	if (dfd >= 0)
+		close(dfd);
+	if (r == 0)
+		hit->wflags = mm->flags & MF_ALL;
 	msg_free(&m);
 	str_free(&raw);
 	str_free(&s);
@@ -441,20 +561,94 @@ resetids(void)
 		qsort(F.v, F.nv, sizeof *F.v, cmpidn);
 }
 
+static Mailbox *sortmb;
+static void watchmsg(int in, unsigned n);
+
+static int
+cmpmbid(const void *a, const void *b)
+{
+	char x[MB_IDLEN], y[MB_IDLEN];
+
+	return strcmp(mb_id(sortmb, *(const int *)a, x), mb_id(sortmb, *(const int *)b, y));
+}
+
+/* Messages whose id another has too (a broken Maildir: one name in new/
+ * and cur/): all but the first are left out of the tree. */
+static unsigned char *
+dupids(void)
+{
+	int n = mb_count(F.mb), *v, i;
+	unsigned char *dup = xmalloc(n + 1);
+	char x[MB_IDLEN], y[MB_IDLEN];
+
+	memset(dup, 0, n + 1);
+	v = xmalloc((n + 1) * sizeof *v);
+	for (i = 0; i < n; i++)
+		v[i] = i;
+	sortmb = F.mb;
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmpmbid);
+	for (i = 1; i < n; i++)
+		if (strcmp(mb_id(F.mb, v[i - 1], x), mb_id(F.mb, v[i], y)) == 0)
+			dup[v[i] > v[i - 1] ? v[i] : v[i - 1]] = 1;
+	free(v);
+	return dup;
+}
+
+/* After a .ids that was no use: numbered directories no message has go. */
+static void
+sweep(void)
+{
+	struct dirent *d;
+	DIR *dir;
+	char *e;
+	unsigned long k;
+	int fd, i, live;
+	Str names = { 0 };
+
+	if ((fd = openat(F.boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		k = strtoul(d->d_name, &e, 10);
+		if (e == d->d_name || (*e != 0 && strcmp(e, ".tmp") != 0))
+			continue;
+		for (i = live = 0; *e == 0 && i < F.nv && !live; i++)
+			live = F.v[i].live && F.v[i].n == k;
+		if (!live) {
+			str_adds(&names, d->d_name);
+			str_addc(&names, 0);
+		}
+	}
+	closedir(dir);
+	for (e = names.p; e && e < names.p + names.n; e += strlen(e) + 1)
+		rmtree(F.boxfd, e);
+	str_free(&names);
+}
+
 static int
 export(void)
 {
 	char b[MB_IDLEN], name[32];
+	unsigned char *dup;
 	Idn *hit;
-	int i, nold = F.nv, bad = 0;
-	time_t start = time(NULL);
+	int i, nold = F.nv, bad = 0, r;
 
+	F.start = time(NULL);
 	F.firstnew = F.next;
-	if (F.treechanged && fromtree(nold) < 0) {
-		fprintf(stderr, "fs: %s\n", lasterr());
-		bad = 1;
+	if (F.treechanged && (r = fromtree(nold)) != 0) {
+		if (r < 0) {
+			/* the tree keeps what the user did; the next run tries again */
+			fprintf(stderr, "fs: %s\n", lasterr());
+			return -1;
+		}
 	}
+	dup = dupids();
 	for (i = 0; i < mb_count(F.mb); i++) {
+		if (dup[i])
+			continue;
 		hit = known(F.mb, i, nold);
 		if (hit != NULL && !hit->live) {
 			struct stat st;
@@ -475,23 +669,57 @@ export(void)
 		}
 		if (putmsg(i, hit->n) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
+			hit->wflags = -1;	/* never taken for one the user removed */
 			bad = 1;
 			continue;
 		}
 		hit->wflags = mb_msg(F.mb, i)->flags & MF_ALL;
+		if (F.watch >= 0)
+			watchmsg(F.watch, hit->n);
 		if (hit->n >= F.firstnew && !F.quiet)
 			tell(hit->n);
 	}
+	free(dup);
 	for (i = 0; i < nold; i++)
 		if (!F.v[i].live) {
 			snprintf(name, sizeof name, "%u", F.v[i].n);
 			rmtree(F.boxfd, name);
 			F.gone++;
 		}
+	if (F.rebuilt) {
+		sweep();
+		F.rebuilt = 0;
+	}
 	if (saveids() < 0)
 		bad = 1;
-	F.since = start - 1;
+	F.since = F.start - 1;	/* a second's slack: a write in the same second is read again */
 	return bad ? -1 : 0;
+}
+
+static int mkdirs(char *path);
+
+/* The box's directory removed (the tree deleted to be rebuilt): made again,
+ * what .ids knew forgotten, so no message is taken for deleted. */
+static int
+boxgone(void)
+{
+	struct stat st, at;
+	int fd;
+
+	/* still there, under its name */
+	if (fstat(F.boxfd, &st) == 0 && st.st_nlink > 0 && lstat(F.boxdir, &at) == 0 &&
+	    at.st_dev == st.st_dev && at.st_ino == st.st_ino)
+		return 0;
+	if (mkdirs(F.boxdir) < 0 ||
+	    (fd = open(F.boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		seterr("%s:", F.boxdir);
+		return -1;
+	}
+	close(F.boxfd);
+	F.boxfd = fd;
+	forgetids();	/* F.next stays: no number is given twice while fs runs */
+	F.wbox = inotify_add_watch(F.watch, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
+	return 0;
 }
 
 static volatile sig_atomic_t stop;
@@ -509,7 +737,7 @@ watchmsg(int in, unsigned n)
 	char name[sizeof F.boxdir + 16];
 
 	snprintf(name, sizeof name, "%s/%u", F.boxdir, n);
-	inotify_add_watch(in, name, IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW);
+	inotify_add_watch(in, name, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
 }
 
 /*
@@ -525,7 +753,7 @@ watch(const char *path, int verbose)
 	char sub[LIM_PATHNAME + 8], dir[LIM_PATHNAME];
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct pollfd pf;
-	int in, i, kind = mb_kind(F.mb), wbox, hit;
+	int in, i, kind = mb_kind(F.mb), hit;
 	ssize_t r;
 
 	signal(SIGTERM, onterm);
@@ -545,20 +773,23 @@ watch(const char *path, int verbose)
 		inotify_add_watch(in, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
 	} else
 		inotify_add_watch(in, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
-	if ((wbox = inotify_add_watch(in, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
+	if ((F.wbox = inotify_add_watch(in, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
 		die(EX_OSERR, "inotify %s:", F.boxdir);
 	for (i = 0; i < F.nv; i++)
 		if (F.v[i].live)
 			watchmsg(in, F.v[i].n);
+	F.watch = in;
+	F.daemon = 1;
 	F.quiet = 0;
+	F.treechanged = 0;
 	pf.fd = in;
 	pf.events = POLLIN;
 	while (!stop) {
 		if (poll(&pf, 1, 1000) <= 0)
 			continue;
-		/* gather: what happens within 50 ms is one change */
+		/* gather: what happens within 50 ms is one change; a change in
+		 * the tree stays to be looked at until a run has done so */
 		hit = 0;
-		F.treechanged = 0;
 		do {
 			while ((r = read(in, buf, sizeof buf)) > 0) {
 				char *p;
@@ -566,9 +797,10 @@ watch(const char *path, int verbose)
 
 				for (p = buf; p < buf + r; p += sizeof *e + e->len) {
 					e = (struct inotify_event *)p;
-					if (e->wd == wbox) {
-						/* a message's directory */
-						if (e->len > 0 && strchr(e->name, '.') == NULL)
+					if (e->wd == F.wbox) {
+						/* a message's directory, or the box's own */
+						if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) ||
+						    (e->len > 0 && strchr(e->name, '.') == NULL))
 							hit = F.treechanged = 1;
 					} else if (e->len > 0 && strcmp(e->name, "flags") == 0)
 						hit = F.treechanged = 1;
@@ -581,9 +813,9 @@ watch(const char *path, int verbose)
 				}
 			}
 		} while (poll(&pf, 1, 50) > 0);
-		if (!hit)
+		if (!hit && !F.treechanged)
 			continue;
-		if (mb_refresh(F.mb) < 0) {
+		if (boxgone() < 0 || mb_refresh(F.mb) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			continue;
 		}
@@ -591,9 +823,8 @@ watch(const char *path, int verbose)
 		F.made = F.gone = 0;
 		if (export() < 0)
 			fprintf(stderr, "fs: %s: not all written\n", F.boxdir);
-		for (i = 0; i < F.nv; i++)
-			if (F.v[i].live && F.v[i].n >= F.firstnew)
-				watchmsg(in, F.v[i].n);
+		else
+			F.treechanged = 0;
 		if (verbose)
 			fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", F.boxdir, mb_count(F.mb), F.made, F.gone);
 	}
@@ -680,6 +911,9 @@ fs_main(int argc, char **argv)
 	    (F.boxfd = open(boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		die(EX_CANTCREAT, "%s:", boxdir);
 	snprintf(F.boxdir, sizeof F.boxdir, "%s", boxdir);
+	if (flock(F.boxfd, LOCK_EX | LOCK_NB) < 0)
+		die(EX_TEMPFAIL, "%s: another fs works on it", boxdir);
+	F.watch = -1;
 	loadids();
 	F.quiet = 1;
 	F.treechanged = 1;

@@ -190,7 +190,10 @@ scanfrom(Mailbox *mb, int fd, uint64_t start, uint64_t lim, int max)
 			skip = p[len - 1] != '\n';
 			continue;
 		} else if (hdr && !vol && off < m->off + m->hlen + LIM_MBOXBUF)
-			m->h = mb_hash(m->h, p, len);
+			/* the header's first LIM_MBOXBUF octets, a line cut there as
+			 * digest() cuts it (the hash runs octet by octet) */
+			m->h = mb_hash(m->h, p, off + len <= m->off + m->hlen + LIM_MBOXBUF ? len :
+			    m->off + m->hlen + LIM_MBOXBUF - off);
 		size += len - (bol && mb_unquoteline(p, len));
 	}
 	if (m)
@@ -501,7 +504,7 @@ digest(const char *p, size_t n)
 		if (blankline(p, nl + 1 - p, 1))
 			break;
 		if (!mb_statusline(p, nl + 1 - p, &dummy) && !volatileline(p, nl + 1 - p))
-			h = mb_hash(h, p, nl + 1 - p);
+			h = mb_hash(h, p, nl + 1 <= hdr + LIM_MBOXBUF ? (size_t)(nl + 1 - p) : (size_t)(hdr + LIM_MBOXBUF - p));
 	}
 	return h;
 }

@@ -128,6 +128,33 @@ check "a message directory replaced by a link: the link goes, not what it names"
 "$UPAS" fs -x -f ./wide -m "$T/tree"
 is "$(ls "$T/tree/wide/1" | grep -c '^[0-9]')" 1000 "at most 1000 parts of a message in the tree"
 
+# what must never delete mail: a damaged or hostile .ids, a message never
+# written, a whole tree gone; a header line past 64 KB is still a message
+mkdir -p g
+for f in "$corpus/01-simple.eml" "$corpus/02-mixed-attach.eml" "$corpus/03-alt-in-mixed.eml"; do
+	"$UNIT" mbappend g/box x@example.org <"$f" >/dev/null
+done
+"$UPAS" fs -x -f ./g/box -m "$T/g"
+sed -i '3s/^2 /1 /' "$T/g/box/.ids"	# two lines with number 1
+rm -r "$T/g/box/1"
+"$UPAS" fs -x -f ./g/box -m "$T/g"
+is "$(grep -c '^From ' g/box)" 3 "a .ids with a number twice counts for nothing: no deletion"
+rm -rf "$T/g/box"
+"$UPAS" fs -x -f ./g/box -m "$T/g"
+rm -r "$T/g/box/1" "$T/g/box/2" "$T/g/box/3"
+"$UPAS" fs -x -f ./g/box -m "$T/g"
+is "$(grep -c '^From ' g/box)" 3 "every message directory gone: the tree is written again, nothing deleted"
+sed -i 's/^\([0-9]*\) [0-9]* /\1 - /' "$T/g/box/.ids"	# as if never written
+rm -r "$T/g/box/2"
+"$UPAS" fs -x -f ./g/box -m "$T/g"
+is "$(grep -c '^From ' g/box)" 3 "a message never written is not taken for one removed"
+rm -f "$T/g/box/.ids" && mkfifo "$T/g/box/.ids"
+timeout 10 "$UPAS" fs -x -f ./g/box -m "$T/g" 2>/dev/null
+check "a .ids that is a FIFO does not hang fs" test $? -ne 124
+python3 -c "print('From x@y Mon Jan  2 10:00:00 2023\nFrom: a@b\nX-Long: ' + 'y' * 70000 + '\nSubject: long\n\nbody\n')" >long
+"$UPAS" fs -x -f ./long -m "$T/g"
+is "$(cat "$T/g/long/1/subject")" "long" "a header line past 64 KB"
+
 # the daemon: deliveries appear in the tree at once, announced; removals
 # and flags written in the tree reach the mailbox; SIGTERM ends it
 mkdir -p d
@@ -154,6 +181,11 @@ check "a directory removed in the tree deletes the message" waitfor sh -c "test 
 echo '+f' >"$T/dtree/box/2/flags"
 check "a flags file written flags the message" waitfor grep -q 'X-Status: F' d/box
 check "and is rewritten as fs writes it" waitfor sh -c "test \$(cat '$T/dtree/box/2/flags') = ---fr--"
+before=$(grep -c '^From ' d/box)
+mv "$T/dtree/box" "$T/oldbox"
+check "the whole tree taken away under the daemon: written again" waitfor sh -c "test \$(ls '$T/dtree/box' | grep -c '^[0-9]*\$') = $before"
+check "with new numbers, none given before" sh -c "! test -e '$T/dtree/box/1' && ! test -e '$T/dtree/box/2'"
+is "$(grep -c '^From ' d/box)" "$before" "and no message deleted"
 kill "$pid"
 check "SIGTERM ends the daemon" waitfor sh -c "! kill -0 $pid"
 
