@@ -169,6 +169,15 @@ safes(Str *o, const char *s)
 	safe(o, s, strlen(s), 0);
 }
 
+/* Body text for the terminal, ending in a line end. */
+static void
+safetext(const char *s, size_t n)
+{
+	safe(&N.out, s, n, 1);
+	if (n > 0 && s[n - 1] != '\n')
+		str_addc(&N.out, '\n');
+}
+
 /* ---- messages ---- */
 
 static int
@@ -1211,9 +1220,7 @@ showtext(const char *s, size_t n)
 			close(fd);
 			if (lseek(ofd, 0, SEEK_SET) == 0 && readall(ofd, &o) == 0) {
 				close(ofd);
-				safe(&N.out, o.p ? o.p : "", o.n, 1);
-				if (o.n > 0 && o.p[o.n - 1] != '\n')
-					str_addc(&N.out, '\n');
+				safetext(o.p ? o.p : "", o.n);
 				str_free(&o);
 				return;
 			}
@@ -1224,9 +1231,7 @@ showtext(const char *s, size_t n)
 		if (ofd >= 0)
 			close(ofd);
 	}
-	safe(&N.out, s, n, 1);
-	if (n > 0 && s[n - 1] != '\n')
-		str_addc(&N.out, '\n');
+	safetext(s, n);
 }
 
 /* A part's summary for lists: "1.2 image/png 1234 (file,a.png)". */
@@ -1433,9 +1438,7 @@ rawmsg(Pos *p)
 		return -1;
 	}
 	unixheader(p->m);
-	safe(&N.out, s.p ? s.p : "", s.n, 1);
-	if (s.n > 0 && s.p[s.n - 1] != '\n')
-		str_addc(&N.out, '\n');
+	safetext(s.p ? s.p : "", s.n);
 	str_free(&s);
 	return 0;
 }
@@ -1450,9 +1453,7 @@ c_P(Pos *p, int argc, char **argv, char *line)
 		return rawmsg(p);
 	if (p->nsub == 0)
 		unixheader(p->m);
-	safe(&N.out, q->raw, q->rawlen, 1);
-	if (q->rawlen > 0 && q->raw[q->rawlen - 1] != '\n')
-		str_addc(&N.out, '\n');
+	safetext(q->raw, q->rawlen);
 	return 0;
 }
 
