@@ -730,13 +730,6 @@ datestr(char *b, size_t n, time_t t)
 	}
 }
 
-/* The octets of a part as stored: the raw header and body. */
-static size_t
-plen(Part *p)
-{
-	return p->rawlen;
-}
-
 /* t[0..n) right-aligned in w columns (longer: as it is). */
 static void
 pad(Str *s, const char *t, size_t n, size_t w)
@@ -806,7 +799,7 @@ hline(Str *s, Pos *p)
 		safe(s, q->type, strlen(q->type), 0);
 		str_addc(s, '/');
 		safe(s, q->subtype, strlen(q->subtype), 0);
-		str_fmt(s, " %6zu  ", plen(q));
+		str_fmt(s, " %6zu  ", q->rawlen);
 		if (q->filename)
 			safes(s, q->filename);
 		str_addc(s, '\n');
