@@ -27,6 +27,7 @@
 #include "mimeenc.h"
 #include "msg.h"
 #include "msgfiles.h"
+#include "imap.h"
 
 enum {
 	MAXPARTS = 1000,	/* parts of one message in the tree */
@@ -39,28 +40,52 @@ typedef struct Idn {
 	int live;		/* still in the mailbox */
 } Idn;
 
-static struct {
+/* A mailbox in the tree: DIR/NAME. */
+typedef struct Box Box;
+struct Box {
+	Box *link;
+	char *name;		/* its directory in the tree */
+	char *path;		/* the mailbox */
 	Mailbox *mb;
-	int boxfd;		/* DIR/BOX */
+	int boxfd;		/* DIR/NAME */
 	Idn *v;
 	int nv, av;
 	unsigned next;		/* the next number to give */
-	int parts;		/* of the message being written */
 	unsigned firstnew;	/* numbers from here are new this run */
 	char boxdir[2 * LIM_PATHNAME + 2];
 	int ro;			/* the mailbox only read: nothing goes back */
 	time_t since;		/* flags files older than this second were read before */
 	time_t start;		/* of the run going on */
 	int rebuilt;		/* .ids was no use: numbered directories it lacks go */
-	int daemon;		/* runs on events, not -x */
-	int watch;		/* the inotify fd, or -1 */
-	int wbox;		/* its watch of the box's directory */
-	int announce;		/* -b: a line a new message */
-	const char *cmd;	/* -c: a program run a new message */
+	int wbox;		/* the watch of its directory in the tree */
+	int wmail[2];		/* the watches of the mailbox */
 	int quiet;		/* the first run: no announcements */
 	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
+	int hit;		/* the mailbox changed */
+	int slot;		/* 1 to 255, the box's number in G.wd */
 	int made, gone;
-} F;
+};
+
+static struct {
+	Box *boxes;
+	char top[LIM_PATHNAME];	/* DIR */
+	const char *login;
+	int daemon;		/* runs on events, not -x */
+	int watch;		/* the inotify fd, or -1 */
+	unsigned char *wd;	/* the box (slot) of each message directory's watch */
+	int nwd;
+	int announce;		/* -b: a line a new message */
+	const char *cmd;	/* -c: a program run a new message */
+	int verbose;
+	int noplumb;		/* -p: no announcements */
+	int parts;		/* of the message being written */
+	int64_t budget;		/* octets it may still write */
+	int exit;		/* openbox's failure: an exit status */
+	int ctl;		/* DIR/ctl, or -1 */
+	char ctlbuf[4096];	/* a line of it */
+	size_t nctl;
+	int ctlskip;		/* in a line too long */
+} G;
 
 static int
 cmpuint(const void *a, const void *b)
@@ -77,17 +102,17 @@ cmpidn(const void *a, const void *b)
 }
 
 static Idn *
-addidn(const char *id, unsigned n, int wflags)
+addidn(Box *b, const char *id, unsigned n, int wflags)
 {
-	if (F.nv == F.av) {
-		F.av = F.av ? F.av * 2 : 64;
-		F.v = xrealloc(F.v, F.av * sizeof *F.v);
+	if (b->nv == b->av) {
+		b->av = b->av ? b->av * 2 : 64;
+		b->v = xrealloc(b->v, b->av * sizeof *b->v);
 	}
-	F.v[F.nv].id = xstrdup(id);
-	F.v[F.nv].n = n;
-	F.v[F.nv].wflags = wflags;
-	F.v[F.nv].live = 0;
-	return &F.v[F.nv++];
+	b->v[b->nv].id = xstrdup(id);
+	b->v[b->nv].n = n;
+	b->v[b->nv].wflags = wflags;
+	b->v[b->nv].live = 0;
+	return &b->v[b->nv++];
 }
 
 /* %XX undone in place (str_word's escapes); -1 for a bad one. */
@@ -115,18 +140,18 @@ unword(char *w)
 }
 
 static void
-forgetids(void)
+forgetids(Box *b)
 {
 	int i;
 
-	for (i = 0; i < F.nv; i++)
-		free(F.v[i].id);
-	F.nv = 0;
+	for (i = 0; i < b->nv; i++)
+		free(b->v[i].id);
+	b->nv = 0;
 }
 
 /* The highest number a directory in BOX has: numbers above it are free. */
 static unsigned
-highest(void)
+highest(Box *b)
 {
 	struct dirent *d;
 	DIR *dir;
@@ -134,7 +159,7 @@ highest(void)
 	char *e;
 	int fd;
 
-	if ((fd = openat(F.boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
+	if ((fd = openat(b->boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
@@ -157,7 +182,7 @@ highest(void)
  * directory missing), and numbers start above the highest directory.
  */
 static void
-loadids(void)
+loadids(Box *b)
 {
 	char *t = NULL, *l, *e, *w[3];
 	Str s = { 0 };
@@ -168,8 +193,8 @@ loadids(void)
 	ssize_t r;
 	int fd, i, wf, ok = 0;
 
-	F.next = 1;
-	if ((fd = openat(F.boxfd, ".ids", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+	b->next = 1;
+	if ((fd = openat(b->boxfd, ".ids", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
 			while ((r = read(fd, buf, sizeof buf)) > 0)
 				str_addn(&s, buf, r);
@@ -194,59 +219,59 @@ loadids(void)
 				break;
 			}
 			wf = strcmp(w[1], "-") == 0 ? -1 : atoi(w[1]) & MF_ALL;
-			addidn(w[2], k, wf);
+			addidn(b, w[2], k, wf);
 		}
 	}
 	free(t);
-	if (ok && F.nv > 1) {
+	if (ok && b->nv > 1) {
 		/* no id twice, no number twice */
-		qsort(F.v, F.nv, sizeof *F.v, cmpidn);
-		for (i = 1; ok && i < F.nv; i++)
-			ok = strcmp(F.v[i - 1].id, F.v[i].id) != 0;
+		qsort(b->v, b->nv, sizeof *b->v, cmpidn);
+		for (i = 1; ok && i < b->nv; i++)
+			ok = strcmp(b->v[i - 1].id, b->v[i].id) != 0;
 		{
-			unsigned *nums = xmalloc(F.nv * sizeof *nums);
+			unsigned *nums = xmalloc(b->nv * sizeof *nums);
 
-			for (i = 0; i < F.nv; i++)
-				nums[i] = F.v[i].n;
-			qsort(nums, F.nv, sizeof *nums, cmpuint);
-			for (i = 1; ok && i < F.nv; i++)
+			for (i = 0; i < b->nv; i++)
+				nums[i] = b->v[i].n;
+			qsort(nums, b->nv, sizeof *nums, cmpuint);
+			for (i = 1; ok && i < b->nv; i++)
 				ok = nums[i - 1] != nums[i];
 			free(nums);
 		}
 	}
 	if (!ok) {
-		forgetids();
+		forgetids(b);
 		next = 0;
 		since = 0;
-		F.rebuilt = 1;	/* unknown directories are removed */
+		b->rebuilt = 1;	/* unknown directories are removed */
 	}
-	F.next = next > highest() ? next : highest() + 1;
-	F.since = since;
+	b->next = next > highest(b) ? next : highest(b) + 1;
+	b->since = since;
 }
 
 static int
-saveids(void)
+saveids(Box *b)
 {
 	Str s = { 0 };
 	int fd, i, r = 0;
 
-	str_fmt(&s, "upas-fs-ids 3 %u %lld\n", F.next, (long long)F.start);
-	for (i = 0; i < F.nv; i++)
-		if (F.v[i].live) {
-			str_num(&s, F.v[i].n, 10);
+	str_fmt(&s, "upas-fs-ids 3 %u %lld\n", b->next, (long long)b->start);
+	for (i = 0; i < b->nv; i++)
+		if (b->v[i].live) {
+			str_num(&s, b->v[i].n, 10);
 			str_addc(&s, ' ');
-			if (F.v[i].wflags < 0)
+			if (b->v[i].wflags < 0)
 				str_addc(&s, '-');
 			else
-				str_num(&s, F.v[i].wflags, 10);
+				str_num(&s, b->v[i].wflags, 10);
 			str_addc(&s, ' ');
-			str_word(&s, F.v[i].id);
+			str_word(&s, b->v[i].id);
 			str_addc(&s, '\n');
 		}
-	unlinkat(F.boxfd, ".ids.tmp", 0);
-	if ((fd = openat(F.boxfd, ".ids.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	unlinkat(b->boxfd, ".ids.tmp", 0);
+	if ((fd = openat(b->boxfd, ".ids.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
 	    fd_writeall(fd, s.p, s.n) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
-	    renameat(F.boxfd, ".ids.tmp", F.boxfd, ".ids") < 0) {
+	    renameat(b->boxfd, ".ids.tmp", b->boxfd, ".ids") < 0) {
 		seterr(".ids:");
 		r = -1;
 	}
@@ -292,7 +317,7 @@ putfile(int dirfd, const char *name, const char *p, size_t n, int mode)
 
 /* Part p's files into dirfd, its parts into numbered directories. */
 static int
-putpart(int dirfd, Msg *m, Part *p, const Mfctx *c)
+putpart(Box *b, int dirfd, Msg *m, Part *p, const Mfctx *c)
 {
 	const char *const *name;
 	char num[16];
@@ -303,17 +328,18 @@ putpart(int dirfd, Msg *m, Part *p, const Mfctx *c)
 	for (name = mf_names; *name && r == 0; name++) {
 		str_reset(&s);
 		mf_file(m, p, c, *name, &s);
-		r = putfile(dirfd, *name, s.p ? s.p : "", s.n, strcmp(*name, "flags") == 0 && !F.ro ? 0600 : 0400);
+		r = putfile(dirfd, *name, s.p ? s.p : "", s.n, strcmp(*name, "flags") == 0 && !b->ro ? 0600 : 0400);
+		G.budget -= s.n;
 	}
 	str_free(&s);
 	for (q = p->child, k = 1; q && r == 0; q = q->next, k++) {
-		if (++F.parts > MAXPARTS)
+		if (++G.parts > MAXPARTS || G.budget < 0)
 			break;	/* the rest stay in raw */
 		snprintf(num, sizeof num, "%d", k);
 		if (mkdirat(dirfd, num, 0700) < 0 ||
 		    (fd = openat(dirfd, num, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 			return -1;
-		r = putpart(fd, m, q, c);
+		r = putpart(b, fd, m, q, c);
 		close(fd);
 	}
 	return r;
@@ -321,13 +347,13 @@ putpart(int dirfd, Msg *m, Part *p, const Mfctx *c)
 
 /* What message i's files need from the mailbox. */
 static void
-ctx(Mfctx *c, int i, Mmsg *mm)
+ctx(Box *b, Mfctx *c, int i, Mmsg *mm)
 {
 	memset(c, 0, sizeof *c);
-	c->sender = mb_sender(F.mb, i);
+	c->sender = mb_sender(b->mb, i);
 	c->date = mm->date;
 	c->flags = mm->flags;
-	if (mb_kind(F.mb) == MB_MDIR)
+	if (mb_kind(b->mb) == MB_MDIR)
 		snprintf(c->fileid, sizeof c->fileid, "%.31s", mm->id);
 	else
 		snprintf(c->fileid, sizeof c->fileid, "%lu.00", (unsigned long)mm->date);
@@ -335,38 +361,39 @@ ctx(Mfctx *c, int i, Mmsg *mm)
 
 /* Message i as directory n: made as n.tmp, renamed when whole. */
 static int
-putmsg(int i, unsigned n)
+putmsg(Box *b, int i, unsigned n)
 {
 	char tmp[32], dir[32];
 	Str raw = { 0 };
 	Mfctx c;
-	Mmsg *mm = mb_msg(F.mb, i);
+	Mmsg *mm = mb_msg(b->mb, i);
 	Msg m;
 	int fd, r;
 
 	snprintf(dir, sizeof dir, "%u", n);
 	snprintf(tmp, sizeof tmp, "%u.tmp", n);
-	rmtree(F.boxfd, tmp);
-	rmtree(F.boxfd, dir);
-	if (mb_read(F.mb, i, &raw) < 0)
+	rmtree(b->boxfd, tmp);
+	rmtree(b->boxfd, dir);
+	if (mb_read(b->mb, i, &raw) < 0)
 		return -1;
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
 	}
-	ctx(&c, i, mm);
-	F.parts = 0;
+	ctx(b, &c, i, mm);
+	G.parts = 0;
+	G.budget = 16 * (int64_t)raw.n + (1 << 20);	/* deep nesting repeats a part's octets */
 	r = -1;
-	if (mkdirat(F.boxfd, tmp, 0700) == 0 &&
-	    (fd = openat(F.boxfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-		r = putpart(fd, &m, m.root, &c);
+	if (mkdirat(b->boxfd, tmp, 0700) == 0 &&
+	    (fd = openat(b->boxfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		r = putpart(b, fd, &m, m.root, &c);
 		close(fd);
-		if (r == 0 && renameat(F.boxfd, tmp, F.boxfd, dir) < 0)
+		if (r == 0 && renameat(b->boxfd, tmp, b->boxfd, dir) < 0)
 			r = -1;
 	}
 	if (r < 0) {
 		seterr("%u:", n);
-		rmtree(F.boxfd, tmp);
+		rmtree(b->boxfd, tmp);
 	}
 	msg_free(&m);
 	str_free(&raw);
@@ -374,13 +401,13 @@ putmsg(int i, unsigned n)
 }
 
 static Idn *
-known(Mailbox *mb, int i, int nold)
+known(Box *b, int i, int nold)
 {
-	char b[MB_IDLEN];
+	char buf[MB_IDLEN];
 	Idn key;
 
-	key.id = (char *)mb_id(mb, i, b);
-	return nold > 0 ? bsearch(&key, F.v, nold, sizeof *F.v, cmpidn) : NULL;
+	key.id = (char *)mb_id(b->mb, i, buf);
+	return nold > 0 ? bsearch(&key, b->v, nold, sizeof *b->v, cmpidn) : NULL;
 }
 
 /*
@@ -392,16 +419,16 @@ known(Mailbox *mb, int i, int nold)
  */
 /* Message n's directory, never through a link: its fd, or -1 (errno). */
 static int
-msgdir(unsigned n)
+msgdir(Box *b, unsigned n)
 {
 	char name[16];
 
 	snprintf(name, sizeof name, "%u", n);
-	return openat(F.boxfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return openat(b->boxfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 static int
-fromtree(int nold)
+fromtree(Box *b, int nold)
 {
 	char buf[64];
 	struct stat st;
@@ -410,15 +437,15 @@ fromtree(int nold)
 	unsigned char *gone;
 	Idn *hit;
 
-	if (F.ro)
+	if (b->ro)
 		return 0;
-	gone = xmalloc(mb_count(F.mb) + 1);
-	memset(gone, 0, mb_count(F.mb) + 1);
-	for (i = 0; i < mb_count(F.mb); i++) {
-		if ((hit = known(F.mb, i, nold)) == NULL || hit->wflags < 0)
+	gone = xmalloc(mb_count(b->mb) + 1);
+	memset(gone, 0, mb_count(b->mb) + 1);
+	for (i = 0; i < mb_count(b->mb); i++) {
+		if ((hit = known(b, i, nold)) == NULL || hit->wflags < 0)
 			continue;	/* never written: nothing of the user's to take */
 		known0++;
-		if ((dfd = msgdir(hit->n)) < 0) {
+		if ((dfd = msgdir(b, hit->n)) < 0) {
 			/* removed: only "no such directory" says so */
 			if (errno == ENOENT) {
 				gone[i] = 1;
@@ -431,7 +458,7 @@ fromtree(int nold)
 		if (fd < 0)
 			continue;
 		/* the daemon reads a flags file written since its last run; -x all */
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (F.daemon && st.st_mtim.tv_sec < F.since)) {
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (G.daemon && !b->quiet && st.st_mtim.tv_sec < b->since)) {
 			close(fd);
 			continue;
 		}
@@ -440,42 +467,42 @@ fromtree(int nold)
 		if (r < 0 || (want = mf_flags(buf, r, hit->wflags)) < 0 || want == hit->wflags)
 			continue;
 		/* what the file changed, over the mailbox's flags as they are now */
-		mb_setflags(F.mb, i, want & ~hit->wflags, hit->wflags & ~want);
+		mb_setflags(b->mb, i, want & ~hit->wflags, hit->wflags & ~want);
 		changed = 1;
 	}
 	/* every directory gone (the tree removed, a disk emptied): that is no
 	 * one deleting every message; the tree is written again */
 	if (missing > 0 && !(missing == known0 && known0 > 1)) {
-		for (i = 0; i < mb_count(F.mb); i++)
+		for (i = 0; i < mb_count(b->mb); i++)
 			if (gone[i])
-				mb_setflags(F.mb, i, MF_DELETED, 0);
+				mb_setflags(b->mb, i, MF_DELETED, 0);
 		changed = 1;
 	}
 	free(gone);
-	if (changed && mb_sync(F.mb) < 0)
+	if (changed && mb_sync(b->mb) < 0)
 		return -1;
 	return changed;
 }
 
 /* A message's flags changed since the tree was written: flags and info again. */
 static int
-reflag(int i, Idn *hit)
+reflag(Box *b, int i, Idn *hit)
 {
 	char name[48], tmp[48];
 	const char *f[] = { "flags", "info" };
 	Str raw = { 0 }, s = { 0 };
-	Mmsg *mm = mb_msg(F.mb, i);
+	Mmsg *mm = mb_msg(b->mb, i);
 	Mfctx c;
 	Msg m;
 	size_t k;
 	int r = 0, dfd;
 
-	if (mb_read(F.mb, i, &raw) < 0 || msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
+	if (mb_read(b->mb, i, &raw) < 0 || msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
 	}
-	ctx(&c, i, mm);
-	if ((dfd = msgdir(hit->n)) < 0)
+	ctx(b, &c, i, mm);
+	if ((dfd = msgdir(b, hit->n)) < 0)
 		r = -1;
 	for (k = 0; k < nelem(f) && r == 0; k++) {
 		str_reset(&s);
@@ -483,7 +510,7 @@ reflag(int i, Idn *hit)
 		snprintf(name, sizeof name, "%s", f[k]);
 		snprintf(tmp, sizeof tmp, ".%s.tmp", f[k]);
 		unlinkat(dfd, tmp, 0);
-		r = putfile(dfd, tmp, s.p ? s.p : "", s.n, k == 0 && !F.ro ? 0600 : 0400);
+		r = putfile(dfd, tmp, s.p ? s.p : "", s.n, k == 0 && !b->ro ? 0600 : 0400);
 		if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
 			r = -1;
 	}
@@ -499,26 +526,26 @@ reflag(int i, Idn *hit)
 
 /* A new message: -b's line, -c's program (argv: path, sender, subject). */
 static void
-tell(unsigned n)
+tell(Box *b, unsigned n)
 {
-	char name[48], path[sizeof F.boxdir + 16], from[256], subj[256];
+	char name[48], path[sizeof b->boxdir + 16], from[256], subj[256];
 	char *argv[5];
 	int fd;
 	ssize_t r;
 	pid_t pid;
 
-	if (!F.announce && F.cmd == NULL)
+	if (!G.announce && G.cmd == NULL)
 		return;
-	snprintf(path, sizeof path, "%s/%u", F.boxdir, n);
+	snprintf(path, sizeof path, "%s/%u", b->boxdir, n);
 	from[0] = subj[0] = 0;
 	snprintf(name, sizeof name, "%u/from", n);
-	if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+	if ((fd = openat(b->boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 		r = read(fd, from, sizeof from - 1);
 		from[r > 0 ? r : 0] = 0;
 		close(fd);
 	}
 	snprintf(name, sizeof name, "%u/subject", n);
-	if ((fd = openat(F.boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+	if ((fd = openat(b->boxfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 		r = read(fd, subj, sizeof subj - 1);
 		subj[r > 0 ? r : 0] = 0;
 		close(fd);
@@ -529,12 +556,12 @@ tell(unsigned n)
 	for (r = 0; subj[r]; r++)
 		if ((unsigned char)subj[r] < ' ' || subj[r] == 0x7f)
 			subj[r] = '?';
-	if (F.announce) {
+	if (G.announce) {
 		printf("%s\t%s\t%s\n", path, from, subj);
 		fflush(stdout);
 	}
-	if (F.cmd != NULL) {
-		argv[0] = (char *)F.cmd;
+	if (G.cmd != NULL) {
+		argv[0] = (char *)G.cmd;
 		argv[1] = path;
 		argv[2] = from;
 		argv[3] = subj;
@@ -546,23 +573,23 @@ tell(unsigned n)
 
 /* For the next run: the numbers of messages still there, sorted by id. */
 static void
-resetids(void)
+resetids(Box *b)
 {
 	int i, j;
 
-	for (i = j = 0; i < F.nv; i++)
-		if (F.v[i].live) {
-			F.v[i].live = 0;
-			F.v[j++] = F.v[i];
+	for (i = j = 0; i < b->nv; i++)
+		if (b->v[i].live) {
+			b->v[i].live = 0;
+			b->v[j++] = b->v[i];
 		} else
-			free(F.v[i].id);
-	F.nv = j;
-	if (F.nv > 1)
-		qsort(F.v, F.nv, sizeof *F.v, cmpidn);
+			free(b->v[i].id);
+	b->nv = j;
+	if (b->nv > 1)
+		qsort(b->v, b->nv, sizeof *b->v, cmpidn);
 }
 
 static Mailbox *sortmb;
-static void watchmsg(int in, unsigned n);
+static void watchmsg(Box *b, unsigned n);
 
 static int
 cmpmbid(const void *a, const void *b)
@@ -575,9 +602,9 @@ cmpmbid(const void *a, const void *b)
 /* Messages whose id another has too (a broken Maildir: one name in new/
  * and cur/): all but the first are left out of the tree. */
 static unsigned char *
-dupids(void)
+dupids(Box *b)
 {
-	int n = mb_count(F.mb), *v, i;
+	int n = mb_count(b->mb), *v, i;
 	unsigned char *dup = xmalloc(n + 1);
 	char x[MB_IDLEN], y[MB_IDLEN];
 
@@ -585,11 +612,11 @@ dupids(void)
 	v = xmalloc((n + 1) * sizeof *v);
 	for (i = 0; i < n; i++)
 		v[i] = i;
-	sortmb = F.mb;
+	sortmb = b->mb;
 	if (n > 1)
 		qsort(v, n, sizeof *v, cmpmbid);
 	for (i = 1; i < n; i++)
-		if (strcmp(mb_id(F.mb, v[i - 1], x), mb_id(F.mb, v[i], y)) == 0)
+		if (strcmp(mb_id(b->mb, v[i - 1], x), mb_id(b->mb, v[i], y)) == 0)
 			dup[v[i] > v[i - 1] ? v[i] : v[i - 1]] = 1;
 	free(v);
 	return dup;
@@ -597,7 +624,7 @@ dupids(void)
 
 /* After a .ids that was no use: numbered directories no message has go. */
 static void
-sweep(void)
+sweep(Box *b)
 {
 	struct dirent *d;
 	DIR *dir;
@@ -606,7 +633,7 @@ sweep(void)
 	int fd, i, live;
 	Str names = { 0 };
 
-	if ((fd = openat(F.boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
+	if ((fd = openat(b->boxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -615,8 +642,8 @@ sweep(void)
 		k = strtoul(d->d_name, &e, 10);
 		if (e == d->d_name || (*e != 0 && strcmp(e, ".tmp") != 0))
 			continue;
-		for (i = live = 0; *e == 0 && i < F.nv && !live; i++)
-			live = F.v[i].live && F.v[i].n == k;
+		for (i = live = 0; *e == 0 && i < b->nv && !live; i++)
+			live = b->v[i].live && b->v[i].n == k;
 		if (!live) {
 			str_adds(&names, d->d_name);
 			str_addc(&names, 0);
@@ -624,75 +651,75 @@ sweep(void)
 	}
 	closedir(dir);
 	for (e = names.p; e && e < names.p + names.n; e += strlen(e) + 1)
-		rmtree(F.boxfd, e);
+		rmtree(b->boxfd, e);
 	str_free(&names);
 }
 
 static int
-export(void)
+export(Box *b)
 {
-	char b[MB_IDLEN], name[32];
+	char ib[MB_IDLEN], name[32];
 	unsigned char *dup;
 	Idn *hit;
-	int i, nold = F.nv, bad = 0, r;
+	int i, nold = b->nv, bad = 0, r;
 
-	F.start = time(NULL);
-	F.firstnew = F.next;
-	if (F.treechanged && (r = fromtree(nold)) != 0) {
+	b->start = time(NULL);
+	b->firstnew = b->next;
+	if (b->treechanged && (r = fromtree(b, nold)) != 0) {
 		if (r < 0) {
 			/* the tree keeps what the user did; the next run tries again */
 			fprintf(stderr, "fs: %s\n", lasterr());
 			return -1;
 		}
 	}
-	dup = dupids();
-	for (i = 0; i < mb_count(F.mb); i++) {
+	dup = dupids(b);
+	for (i = 0; i < mb_count(b->mb); i++) {
 		if (dup[i])
 			continue;
-		hit = known(F.mb, i, nold);
+		hit = known(b, i, nold);
 		if (hit != NULL && !hit->live) {
 			struct stat st;
 
 			snprintf(name, sizeof name, "%u", hit->n);
 			hit->live = 1;
-			if (fstatat(F.boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-				if ((mb_msg(F.mb, i)->flags & MF_ALL) != hit->wflags && reflag(i, hit) < 0) {
+			if (fstatat(b->boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+				if ((mb_msg(b->mb, i)->flags & MF_ALL) != hit->wflags && reflag(b, i, hit) < 0) {
 					fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
 					bad = 1;
 				}
 				continue;
 			}
 		} else {
-			hit = addidn(mb_id(F.mb, i, b), F.next++, -1);
+			hit = addidn(b, mb_id(b->mb, i, ib), b->next++, -1);
 			hit->live = 1;
-			F.made++;
+			b->made++;
 		}
-		if (putmsg(i, hit->n) < 0) {
+		if (putmsg(b, i, hit->n) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			hit->wflags = -1;	/* never taken for one the user removed */
 			bad = 1;
 			continue;
 		}
-		hit->wflags = mb_msg(F.mb, i)->flags & MF_ALL;
-		if (F.watch >= 0)
-			watchmsg(F.watch, hit->n);
-		if (hit->n >= F.firstnew && !F.quiet)
-			tell(hit->n);
+		hit->wflags = mb_msg(b->mb, i)->flags & MF_ALL;
+		if (G.watch >= 0)
+			watchmsg(b, hit->n);
+		if (hit->n >= b->firstnew && !b->quiet)
+			tell(b, hit->n);
 	}
 	free(dup);
 	for (i = 0; i < nold; i++)
-		if (!F.v[i].live) {
-			snprintf(name, sizeof name, "%u", F.v[i].n);
-			rmtree(F.boxfd, name);
-			F.gone++;
+		if (!b->v[i].live) {
+			snprintf(name, sizeof name, "%u", b->v[i].n);
+			rmtree(b->boxfd, name);
+			b->gone++;
 		}
-	if (F.rebuilt) {
-		sweep();
-		F.rebuilt = 0;
+	if (b->rebuilt) {
+		sweep(b);
+		b->rebuilt = 0;
 	}
-	if (saveids() < 0)
+	if (saveids(b) < 0)
 		bad = 1;
-	F.since = F.start - 1;	/* a second's slack: a write in the same second is read again */
+	b->since = b->start - 1;	/* a second's slack: a write in the same second is read again */
 	return bad ? -1 : 0;
 }
 
@@ -701,134 +728,125 @@ static int mkdirs(char *path);
 /* The box's directory removed (the tree deleted to be rebuilt): made again,
  * what .ids knew forgotten, so no message is taken for deleted. */
 static int
-boxgone(void)
+boxgone(Box *b)
 {
 	struct stat st, at;
 	int fd;
 
 	/* still there, under its name */
-	if (fstat(F.boxfd, &st) == 0 && st.st_nlink > 0 && lstat(F.boxdir, &at) == 0 &&
+	if (fstat(b->boxfd, &st) == 0 && st.st_nlink > 0 && lstat(b->boxdir, &at) == 0 &&
 	    at.st_dev == st.st_dev && at.st_ino == st.st_ino)
 		return 0;
-	if (mkdirs(F.boxdir) < 0 ||
-	    (fd = open(F.boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		seterr("%s:", F.boxdir);
+	if (mkdirs(b->boxdir) < 0 ||
+	    (fd = open(b->boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		seterr("%s:", b->boxdir);
 		return -1;
 	}
-	close(F.boxfd);
-	F.boxfd = fd;
-	forgetids();	/* F.next stays: no number is given twice while fs runs */
-	F.wbox = inotify_add_watch(F.watch, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
+	close(b->boxfd);
+	b->boxfd = fd;
+	forgetids(b);	/* b->next stays: no number is given twice while fs runs */
+	b->wbox = inotify_add_watch(G.watch, b->boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
 	return 0;
-}
-
-static volatile sig_atomic_t stop;
-
-static void
-onterm(int sig)
-{
-	stop = 1;
 }
 
 /* Watch one more message directory for a written flags file. */
 static void
-watchmsg(int in, unsigned n)
+watchmsg(Box *b, unsigned n)
 {
-	char name[sizeof F.boxdir + 16];
+	char name[sizeof b->boxdir + 16];
+	int wd, k;
 
-	snprintf(name, sizeof name, "%s/%u", F.boxdir, n);
-	inotify_add_watch(in, name, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
+	if (G.watch < 0)
+		return;
+	snprintf(name, sizeof name, "%s/%u", b->boxdir, n);
+	if ((wd = inotify_add_watch(G.watch, name, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
+		return;
+	if (wd >= G.nwd) {
+		k = G.nwd;
+		G.nwd = wd + wd / 2 + 64;
+		G.wd = xrealloc(G.wd, G.nwd * sizeof *G.wd);
+		memset(G.wd + k, 0, (G.nwd - k) * sizeof *G.wd);
+	}
+	G.wd[wd] = b->slot;
 }
 
-/*
- * The daemon: after the first run, one more each time the mailbox or the
- * tree changes (inotify, events gathered for 50 ms): the mailbox's file or
- * directories, the tree's removed directories and written flags files. Our
- * own writes there are renames, which are not watched, so runs settle.
- */
-static void
-watch(const char *path, int verbose)
+/* The mailbox's watches: an mbox's directory (appends, rewrites, a file put
+ * in its place), a Maildir's new/ and cur/, an mdir; and the box's own
+ * directory in the tree (message directories removed, the box moved). */
+static int
+watchbox(Box *b)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char sub[LIM_PATHNAME + 8], dir[LIM_PATHNAME];
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	struct pollfd pf;
-	int in, i, kind = mb_kind(F.mb), hit;
-	ssize_t r;
+	char sub[LIM_PATHNAME + 8];
+	const char *base = strrchr(b->path, '/') ? strrchr(b->path, '/') + 1 : b->path;
+	int kind = mb_kind(b->mb), i;
 
-	signal(SIGTERM, onterm);
-	signal(SIGINT, onterm);
-	signal(SIGHUP, onterm);
-	if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
-		die(EX_OSERR, "inotify:");
+	b->wmail[0] = b->wmail[1] = -1;
 	if (kind == MB_MBOX) {
-		/* the file's directory: appends, rewrites and a file put in its place */
-		snprintf(dir, sizeof dir, "%.*s", base > path ? (int)(base - path - 1) : 1, base > path ? path : ".");
-		if (inotify_add_watch(in, dir[0] ? dir : "/", IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0)
-			die(EX_OSERR, "inotify %s:", dir);
+		snprintf(sub, sizeof sub, "%.*s", base > b->path ? (int)(base - b->path - 1) : 1, base > b->path ? b->path : ".");
+		b->wmail[0] = inotify_add_watch(G.watch, sub[0] ? sub : "/", IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
 	} else if (kind == MB_MAILDIR) {
-		snprintf(sub, sizeof sub, "%s/new", path);
-		inotify_add_watch(in, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
-		snprintf(sub, sizeof sub, "%s/cur", path);
-		inotify_add_watch(in, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
-	} else
-		inotify_add_watch(in, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
-	if ((F.wbox = inotify_add_watch(in, F.boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
-		die(EX_OSERR, "inotify %s:", F.boxdir);
-	for (i = 0; i < F.nv; i++)
-		if (F.v[i].live)
-			watchmsg(in, F.v[i].n);
-	F.watch = in;
-	F.daemon = 1;
-	F.quiet = 0;
-	F.treechanged = 0;
-	pf.fd = in;
-	pf.events = POLLIN;
-	while (!stop) {
-		if (poll(&pf, 1, 1000) <= 0)
-			continue;
-		/* gather: what happens within 50 ms is one change; a change in
-		 * the tree stays to be looked at until a run has done so */
-		hit = 0;
-		do {
-			while ((r = read(in, buf, sizeof buf)) > 0) {
-				char *p;
-				struct inotify_event *e;
-
-				for (p = buf; p < buf + r; p += sizeof *e + e->len) {
-					e = (struct inotify_event *)p;
-					if (e->wd == F.wbox) {
-						/* a message's directory, or the box's own */
-						if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) ||
-						    (e->len > 0 && strchr(e->name, '.') == NULL))
-							hit = F.treechanged = 1;
-					} else if (e->len > 0 && strcmp(e->name, "flags") == 0)
-						hit = F.treechanged = 1;
-					else if (kind == MB_MBOX)
-						hit |= e->len > 0 && strcmp(e->name, base) == 0;
-					else if (kind == MB_MDIR)
-						hit |= e->len > 0 && e->name[0] != '.';
-					else
-						hit |= e->len > 0;
-				}
-			}
-		} while (poll(&pf, 1, 50) > 0);
-		if (!hit && !F.treechanged)
-			continue;
-		if (boxgone() < 0 || mb_refresh(F.mb) < 0) {
-			fprintf(stderr, "fs: %s\n", lasterr());
-			continue;
+		for (i = 0; i < 2; i++) {
+			snprintf(sub, sizeof sub, "%s/%s", b->path, i ? "cur" : "new");
+			b->wmail[i] = inotify_add_watch(G.watch, sub, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
 		}
-		resetids();
-		F.made = F.gone = 0;
-		if (export() < 0)
-			fprintf(stderr, "fs: %s: not all written\n", F.boxdir);
-		else
-			F.treechanged = 0;
-		if (verbose)
-			fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", F.boxdir, mb_count(F.mb), F.made, F.gone);
+	} else
+		b->wmail[0] = inotify_add_watch(G.watch, b->path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+	b->wbox = inotify_add_watch(G.watch, b->boxdir, IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
+	if (b->wmail[0] < 0 || b->wbox < 0) {
+		seterr("inotify %s:", b->path);
+		return -1;
 	}
-	close(in);
+	return 0;
+}
+
+/* An inotify event to the box it concerns. */
+static void
+event(struct inotify_event *e)
+{
+	Box *b;
+	const char *base;
+
+	for (b = G.boxes; b; b = b->link)
+		if (e->wd == b->wbox) {
+			/* a message's directory, or the box's own */
+			if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) || (e->len > 0 && strchr(e->name, '.') == NULL))
+				b->hit = b->treechanged = 1;
+			return;
+		}
+	for (b = G.boxes; b; b = b->link)
+		if (e->wd == b->wmail[0] || e->wd == b->wmail[1]) {
+			/* one directory can hold several boxes' mbox files */
+			base = strrchr(b->path, '/') ? strrchr(b->path, '/') + 1 : b->path;
+			if (mb_kind(b->mb) == MB_MBOX)
+				b->hit |= e->len > 0 && strcmp(e->name, base) == 0;
+			else if (mb_kind(b->mb) == MB_MDIR)
+				b->hit |= e->len > 0 && e->name[0] != '.';
+			else
+				b->hit |= e->len > 0;
+		}
+	if (e->len > 0 && strcmp(e->name, "flags") == 0 && e->wd < G.nwd && G.wd[e->wd] != 0)
+		for (b = G.boxes; b; b = b->link)
+			if (b->slot == G.wd[e->wd])
+				b->hit = b->treechanged = 1;
+}
+
+/* One more run of a box that was exported before. */
+static void
+run(Box *b)
+{
+	b->hit = 0;
+	if (boxgone(b) < 0 || mb_refresh(b->mb) < 0) {
+		fprintf(stderr, "fs: %s\n", lasterr());
+		return;
+	}
+	resetids(b);
+	b->made = b->gone = 0;
+	if (export(b) < 0)
+		fprintf(stderr, "fs: %s: not all written\n", b->boxdir);
+	else
+		b->treechanged = 0;
+	if (G.verbose)
+		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
 }
 
 /* mkdir -p, each level 0700, no link followed. */
@@ -850,20 +868,658 @@ mkdirs(char *path)
 	}
 }
 
+/* A mailbox named as -f and ctl do: relative to ROOT/box/LOGIN unless it
+ * starts with /, ./ or ../. */
+static int
+boxpath(char *path, size_t n, const char *file)
+{
+	char top[LIM_PATHNAME];
+
+	if (file[0] == '/' || strncmp(file, "./", 2) == 0 || strncmp(file, "../", 3) == 0) {
+		if (snprintf(path, n, "%s", file) >= (int)n)
+			return -1;
+	} else if (upas_path(top, sizeof top, "box", G.login, NULL) < 0 || snprintf(path, n, "%s/%s", top, file) >= (int)n)
+		return -1;
+	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
+		path[strlen(path) - 1] = 0;
+	return 0;
+}
+
+static Box *
+findbox(const char *name)
+{
+	Box *b;
+
+	for (b = G.boxes; b; b = b->link)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	seterr("%s: no such box open", name);
+	return NULL;
+}
+
+/* The box whose mailbox is the file at path, or NULL. */
+static Box *
+boxof(const char *path)
+{
+	struct stat st, bt;
+	Box *b;
+
+	if (lstat(path, &st) < 0)
+		return NULL;
+	for (b = G.boxes; b; b = b->link)
+		if (lstat(b->path, &bt) == 0 && bt.st_dev == st.st_dev && bt.st_ino == st.st_ino)
+			return b;
+	return NULL;
+}
+
+/* Stop keeping a box; its directory in the tree goes with rm. */
+static void
+closebox(Box *b, int rm)
+{
+	Box **l, *o;
+	int i, k, shared;
+
+	for (l = &G.boxes; *l != b; l = &(*l)->link)
+		;
+	*l = b->link;
+	if (G.watch >= 0) {
+		inotify_rm_watch(G.watch, b->wbox);
+		for (k = 0; k < 2; k++) {
+			for (o = G.boxes, shared = 0; o; o = o->link)
+				shared |= b->wmail[k] >= 0 && (o->wmail[0] == b->wmail[k] || o->wmail[1] == b->wmail[k]);
+			if (b->wmail[k] >= 0 && !shared)
+				inotify_rm_watch(G.watch, b->wmail[k]);
+		}
+		for (i = 0; i < G.nwd; i++)
+			if (G.wd[i] == b->slot)
+				G.wd[i] = 0;
+	}
+	mb_purge(b->mb);
+	mb_close(b->mb);
+	if (rm)
+		rmtree(AT_FDCWD, b->boxdir);
+	if (b->boxfd >= 0)
+		close(b->boxfd);
+	forgetids(b);
+	free(b->v);
+	free(b->name);
+	free(b->path);
+	free(b);
+}
+
+/*
+ * Open the mailbox file (as -f names it) as the box name (default: its
+ * last name) and bring it and the tree together. The box, or NULL (errno,
+ * lasterr); *bad when not every message could be written.
+ */
+static Box *
+openbox(const char *file, const char *name, int *bad)
+{
+	char path[LIM_PATHNAME];
+	const char *base;
+	Box *b, *o;
+	int slot = 1, i;
+
+	*bad = 0;
+	if (boxpath(path, sizeof path, file) < 0) {
+		seterr("%s: name too long", file);
+		G.exit = EX_USAGE;
+		return NULL;
+	}
+	base = name ? name : strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (!name_ok(base) || base[0] == '.' || strcmp(base, "ctl") == 0) {
+		seterr("%s: no name for its directory", base);
+		G.exit = EX_USAGE;
+		return NULL;
+	}
+	for (o = G.boxes; o; o = o->link)
+		if (strcmp(o->name, base) == 0) {
+			seterr("%s: open already", base);
+			return NULL;
+		}
+	/* a free slot: the lowest no box has */
+	for (slot = 1; slot < 256; slot++) {
+		for (o = G.boxes; o && o->slot != slot; o = o->link)
+			;
+		if (o == NULL)
+			break;
+	}
+	if (slot == 256) {
+		seterr("too many boxes open");
+		return NULL;
+	}
+	if ((o = boxof(path)) != NULL) {
+		seterr("%s: open already as %s", path, o->name);
+		return NULL;
+	}
+	b = xmalloc(sizeof *b);
+	memset(b, 0, sizeof *b);
+	b->slot = slot;
+	if ((b->mb = mb_open(path, MB_RDWR)) == NULL && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		b->mb = mb_open(path, MB_RDONLY);
+		b->ro = 1;
+	}
+	if (b->mb == NULL) {
+		G.exit = errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		free(b);
+		return NULL;
+	}
+	b->name = xstrdup(base);
+	b->path = xstrdup(path);
+	b->wbox = b->wmail[0] = b->wmail[1] = -1;
+	snprintf(b->boxdir, sizeof b->boxdir, "%s/%s", G.top, base);
+	b->link = G.boxes;
+	G.boxes = b;
+	if (mkdirs(b->boxdir) < 0 ||
+	    (b->boxfd = open(b->boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		seterr("%s:", b->boxdir);
+		b->boxfd = -1;
+		closebox(b, 0);
+		G.exit = EX_CANTCREAT;
+		return NULL;
+	}
+	if (flock(b->boxfd, LOCK_EX | LOCK_NB) < 0) {
+		seterr("%s: another fs works on it", b->boxdir);
+		closebox(b, 0);
+		G.exit = EX_TEMPFAIL;
+		return NULL;
+	}
+	loadids(b);
+	b->quiet = 1;
+	b->treechanged = 1;
+	if (G.watch >= 0 && watchbox(b) < 0) {
+		closebox(b, 0);
+		G.exit = EX_OSERR;
+		return NULL;
+	}
+	if (export(b) < 0) {
+		fprintf(stderr, "fs: %s: not all written\n", b->boxdir);
+		*bad = 1;
+	} else
+		b->treechanged = 0;
+	for (i = 0; i < b->nv; i++)
+		if (b->v[i].live)
+			watchmsg(b, b->v[i].n);
+	b->quiet = 0;
+	if (G.verbose)
+		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
+	return b;
+}
+
+/* Message number num of box b: its index in the mailbox, or -1. */
+static int
+msgindex(Box *b, const char *num)
+{
+	char buf[MB_IDLEN], *e;
+	unsigned long n = strtoul(num, &e, 10);
+	const char *id = NULL;
+	int i;
+
+	for (i = 0; e != num && *e == 0 && i < b->nv && id == NULL; i++)
+		if (b->v[i].live && b->v[i].n == n)
+			id = b->v[i].id;
+	for (i = 0; id != NULL && i < mb_count(b->mb); i++)
+		if (strcmp(mb_id(b->mb, i, buf), id) == 0)
+			return i;
+	seterr("%s: no message %s", b->name, num);
+	return -1;
+}
+
+/*
+ * delete BOX N...; flag BOX N FLAGS [N FLAGS]...: every number checked
+ * first, then the flags written under the mailbox's locks, and the tree
+ * follows.
+ */
+static int
+change(Box *b, char **av, int ac, int del)
+{
+	int k, n = 0, *at = xmalloc((ac + 1) * sizeof *at), *want = xmalloc((ac + 1) * sizeof *want), cur, r = -1;
+
+	if (b->ro)
+		seterr("%s: read-only", b->name);
+	else if (ac == 0 || (!del && ac % 2))
+		seterr(del ? "no message" : "numbers and flags in pairs");
+	else {
+		for (k = 0; k < ac; k += del ? 1 : 2, n++) {
+			if ((at[n] = msgindex(b, av[k])) < 0)
+				goto out;
+			cur = mb_msg(b->mb, at[n])->flags & MF_ALL;
+			if ((want[n] = del ? cur | MF_DELETED : mf_flags(av[k + 1], strlen(av[k + 1]), cur)) < 0) {
+				seterr("%s: bad flags", av[k + 1]);
+				goto out;
+			}
+		}
+		for (k = 0; k < n; k++) {
+			cur = mb_msg(b->mb, at[k])->flags & MF_ALL;
+			mb_setflags(b->mb, at[k], want[k] & ~cur, cur & ~want[k]);
+		}
+		if ((r = mb_sync(b->mb)) == 0)
+			run(b);
+	}
+out:
+	free(at);
+	free(want);
+	return r;
+}
+
+/*
+ * move BOX N... TARGET: each message appended to the mailbox TARGET
+ * (durably, as mb_append does) with its flags, then deleted from BOX. A
+ * copy that fails takes back the ones made.
+ */
+static int
+move(Box *b, char **av, int ac)
+{
+	char path[LIM_PATHNAME], **where;
+	int *at, *put, k, i, n = ac - 1, r = -1, undo = 0;
+	Mailbox *t;
+	Str raw = { 0 };
+
+	if (ac < 2 || boxpath(path, sizeof path, av[ac - 1]) < 0) {
+		seterr("messages and a mailbox");
+		return -1;
+	}
+	if (b->ro || boxof(path) == b) {
+		seterr(b->ro ? "%s: read-only" : "%s: move within itself", b->name);
+		return -1;
+	}
+	at = xmalloc(n * sizeof *at);
+	put = xmalloc(n * sizeof *put);
+	where = xmalloc(n * sizeof *where);
+	memset(where, 0, n * sizeof *where);
+	for (k = 0; k < n; k++)
+		if ((at[k] = msgindex(b, av[k])) < 0)
+			goto out;
+	for (k = 0; k < n && !undo; k++) {
+		str_reset(&raw);
+		if (mb_read(b->mb, at[k], &raw) < 0 ||
+		    mb_append(path, mb_sender(b->mb, at[k]), mb_msg(b->mb, at[k])->date, raw.p ? raw.p : "", raw.n) < 0)
+			undo = 1;
+		else
+			where[k] = xstrdup(mb_appended);
+	}
+	/* the copies' flags, or the copies taken back */
+	if ((t = mb_open(path, MB_RDWR)) == NULL)
+		goto out;
+	mb_findput(t, (const char *const *)where, n, put);
+	for (k = 0; k < n; k++)
+		if (put[k] >= 0)
+			mb_setflags(t, put[k], undo ? MF_DELETED : mb_msg(b->mb, at[k])->flags & MF_ALL & ~MF_DELETED, 0);
+	i = mb_sync(t);
+	mb_purge(t);
+	mb_close(t);
+	if (undo || i < 0)
+		goto out;
+	for (k = 0; k < n; k++)
+		mb_setflags(b->mb, at[k], MF_DELETED, 0);
+	if ((r = mb_sync(b->mb)) == 0)
+		run(b);
+out:
+	for (k = 0; k < n; k++)
+		free(where[k]);
+	free(where);
+	free(at);
+	free(put);
+	str_free(&raw);
+	return r;
+}
+
+/* A name in ROOT/box/LOGIN as IMAP's functions take it (modified UTF-7). */
+static int
+wirename(Str *w, const char *name)
+{
+	str_reset(w);
+	if (name[0] == '/' || strncmp(name, "./", 2) == 0 || strncmp(name, "../", 3) == 0) {
+		seterr("%s: not a name in the mail store", name);
+		return -1;
+	}
+	imap_mutf7_encode(name, strlen(name), w);
+	str_addc(w, 0);
+	return 0;
+}
+
+static int
+collect(void *arg, const char *name, const char *attrs)
+{
+	str_adds(arg, name);
+	str_addc(arg, 0);
+	return 0;
+}
+
+/* One mailbox removed, or with -t emptied; an open box with it. */
+static int
+rmone(const char *wire, int trunc)
+{
+	char path[LIM_PATHNAME], err[LIM_PATHNAME + 256], *name = NULL;
+	Mailbox *mb;
+	Box *b;
+	int i, r;
+
+	if (imap_boxpath(path, sizeof path, G.login, wire) < 0)
+		return -1;
+	b = boxof(path);
+	if (!trunc) {
+		/* the box closed first, its tree kept until the mailbox is gone */
+		if (b != NULL) {
+			name = xstrdup(b->name);
+			closebox(b, 0);
+		}
+		if ((r = imap_delete(G.login, wire)) < 0) {
+			snprintf(err, sizeof err, "%s", lasterr());
+			if (name != NULL && openbox(path, name, &i) == NULL)
+				fprintf(stderr, "fs: %s: %s\n", name, lasterr());
+			seterr("%s: %s", wire, err);
+		} else if (name != NULL) {
+			snprintf(err, sizeof err, "%s/%s", G.top, name);
+			rmtree(AT_FDCWD, err);
+		}
+		free(name);
+		return r;
+	}
+	if ((mb = b ? b->mb : mb_open(path, MB_RDWR)) == NULL)
+		return -1;
+	for (i = 0; i < mb_count(mb); i++)
+		mb_setflags(mb, i, MF_DELETED, 0);
+	r = mb_sync(mb);
+	if (b != NULL && r == 0)
+		run(b);
+	if (b == NULL) {
+		mb_purge(mb);
+		mb_close(mb);
+	}
+	return r;
+}
+
+/* remove [-r] [-t] NAME...: -r its mailboxes within first, -t emptied, not removed. */
+static int
+rmboxes(char **av, int ac)
+{
+	Str w = { 0 }, pat = { 0 }, kids = { 0 };
+	int k, rec = 0, trunc = 0, r = 0;
+	char *p, *last;
+
+	for (k = 0; k < ac && av[k][0] == '-' && av[k][1]; k++)
+		for (p = av[k] + 1; *p; p++)
+			if (*p == 'r')
+				rec = 1;
+			else if (*p == 't')
+				trunc = 1;
+			else {
+				seterr("-%c: no such option", *p);
+				return -1;
+			}
+	if (k == ac) {
+		seterr("no mailbox");
+		return -1;
+	}
+	for (; k < ac && r == 0; k++) {
+		if (wirename(&w, av[k]) < 0) {
+			r = -1;
+			break;
+		}
+		if (rec) {
+			str_reset(&pat);
+			str_fmt(&pat, "%s/*", w.p);
+			str_reset(&kids);
+			imap_list(G.login, "", pat.p, collect, &kids);
+			/* listed parents first: taken from the end, children go first */
+			while (r == 0 && kids.n > 0) {
+				for (last = kids.p + kids.n - 1; last > kids.p && last[-1]; last--)
+					;
+				r = rmone(last, trunc);
+				kids.n = last - kids.p;
+			}
+		}
+		if (r == 0)
+			r = rmone(w.p, trunc);
+	}
+	str_free(&w);
+	str_free(&pat);
+	str_free(&kids);
+	return r;
+}
+
+/* rename [-t] OLD NEW: side files and mailboxes within go along; -t leaves
+ * an empty OLD. A box open on OLD keeps its name and tree. */
+static int
+renamebox(char **av, int ac)
+{
+	char path[LIM_PATHNAME], npath[LIM_PATHNAME], *name = NULL;
+	Str o = { 0 }, n = { 0 };
+	int trunc = ac > 0 && strcmp(av[0], "-t") == 0, r = -1, kind, bad;
+	Box *b;
+
+	av += trunc;
+	ac -= trunc;
+	if (ac != 2) {
+		seterr("an old name and a new");
+		return -1;
+	}
+	if (wirename(&o, av[0]) < 0 || wirename(&n, av[1]) < 0 || imap_boxpath(path, sizeof path, G.login, o.p) < 0 ||
+	    imap_boxpath(npath, sizeof npath, G.login, n.p) < 0)
+		goto out;
+	kind = mb_type(path);
+	if ((b = boxof(path)) != NULL) {
+		name = xstrdup(b->name);
+		closebox(b, 0);
+	}
+	if ((r = imap_rename(G.login, o.p, n.p)) == 0 && trunc && mb_type(path) < 0)
+		r = imap_create(G.login, o.p, kind);
+	if (name != NULL && openbox(mb_type(npath) > 0 ? npath : path, name, &bad) == NULL)
+		fprintf(stderr, "fs: %s: %s\n", name, lasterr());
+out:
+	free(name);
+	str_free(&o);
+	str_free(&n);
+	return r;
+}
+
+/* Words of a ctl line, quoted as rc does ('it''s'); their count, or -1. */
+static int
+words(char *s, char **w, int max)
+{
+	int n = 0;
+	char *o, c;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s == 0)
+			return n;
+		if (n == max)
+			return -1;
+		w[n++] = o = s;
+		while (*s && *s != ' ' && *s != '\t' && *s != '\r') {
+			if (*s != '\'') {
+				*o++ = *s++;
+				continue;
+			}
+			for (s++; *s && (*s != '\'' || s[1] == '\''); s++) {
+				if (*s == '\'')
+					s++;
+				*o++ = *s;
+			}
+			if (*s++ == 0)
+				return -1;
+		}
+		c = *s;
+		*o = 0;
+		if (c)
+			s++;
+	}
+}
+
+/* One line written to DIR/ctl; errors go to standard error. */
+static void
+ctlline(char *line)
+{
+	char *av[256], path[LIM_PATHNAME];
+	int ac = words(line, av, nelem(av)), r = -1, bad, k;
+	Box *b;
+
+	if (ac <= 0) {
+		if (ac < 0)
+			fprintf(stderr, "fs: ctl: unbalanced quote or too many words\n");
+		return;
+	}
+	if (strcmp(av[0], "open") == 0 || strcmp(av[0], "create") == 0) {
+		if (ac < 2 || ac > 3)
+			seterr("a mailbox and a name");
+		else if (av[0][0] == 'c' && (boxpath(path, sizeof path, av[1]) < 0 || mkdir(path, 0700) < 0))
+			seterr("%s:", av[1]);
+		else if (openbox(av[1], ac == 3 ? av[2] : NULL, &bad) != NULL)
+			r = 0;
+	} else if (strcmp(av[0], "close") == 0) {
+		for (k = 1, r = 0; k < ac; k++)
+			if ((b = findbox(av[k])) == NULL)
+				r = -1;
+			else
+				closebox(b, 1);
+	} else if (strcmp(av[0], "delete") == 0 || strcmp(av[0], "flag") == 0 || strcmp(av[0], "move") == 0) {
+		if (ac < 2)
+			seterr("no box");
+		else if ((b = findbox(av[1])) != NULL)
+			r = av[0][0] == 'm' ? move(b, av + 2, ac - 2) : change(b, av + 2, ac - 2, av[0][0] == 'd');
+	} else if (strcmp(av[0], "remove") == 0)
+		r = rmboxes(av + 1, ac - 1);
+	else if (strcmp(av[0], "rename") == 0)
+		r = renamebox(av + 1, ac - 1);
+	else
+		seterr("unknown ctl message");
+	if (r < 0)
+		fprintf(stderr, "fs: ctl: %s: %s\n", ac > 0 ? av[0] : "", lasterr());
+}
+
+/*
+ * DIR/ctl, a named pipe: each line a command. It is made again when gone
+ * (the tree removed), and anything else in its place is replaced.
+ */
+static void
+ctlcheck(void)
+{
+	char p[LIM_PATHNAME + 8];
+	struct stat st, ct;
+	int fd;
+
+	snprintf(p, sizeof p, "%s/ctl", G.top);
+	if (lstat(p, &st) == 0 && S_ISFIFO(st.st_mode) && G.ctl >= 0 && fstat(G.ctl, &ct) == 0 &&
+	    st.st_ino == ct.st_ino && st.st_dev == ct.st_dev)
+		return;
+	if (lstat(p, &st) == 0 && !S_ISFIFO(st.st_mode) && unlink(p) < 0)
+		return;
+	if (mkdirs(G.top) < 0 || (mkfifo(p, 0600) < 0 && errno != EEXIST) ||
+	    (fd = open(p, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "fs: %s: %s\n", p, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (G.ctl >= 0)
+		close(G.ctl);
+	G.ctl = fd;
+	G.nctl = 0;
+}
+
+/* What DIR/ctl holds: whole lines are done; a line longer than the
+ * buffer is dropped up to its end. */
+static void
+readctl(void)
+{
+	char *nl;
+	ssize_t r;
+
+	while ((r = read(G.ctl, G.ctlbuf + G.nctl, sizeof G.ctlbuf - 1 - G.nctl)) > 0) {
+		G.nctl += r;
+		while ((nl = memchr(G.ctlbuf, '\n', G.nctl)) != NULL) {
+			*nl = 0;
+			if (!G.ctlskip)
+				ctlline(G.ctlbuf);
+			G.ctlskip = 0;
+			G.nctl -= nl + 1 - G.ctlbuf;
+			memmove(G.ctlbuf, nl + 1, G.nctl);
+		}
+		if (G.nctl == sizeof G.ctlbuf - 1) {
+			if (!G.ctlskip)
+				fprintf(stderr, "fs: ctl: line too long\n");
+			G.ctlskip = 1;
+			G.nctl = 0;
+		}
+	}
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+onterm(int sig)
+{
+	stop = 1;
+}
+
+/*
+ * The daemon: a run of a box each time its mailbox or its tree changes
+ * (inotify, events gathered for 50 ms: the mailbox's file or directories,
+ * the tree's removed directories and written flags files), and what comes
+ * on DIR/ctl. Our own writes in the tree are renames of files not watched
+ * or of flags files already as the mailbox has them, so runs settle.
+ */
+static void
+serve(void)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd pf[2];
+	Box *b, *nb;
+	ssize_t r;
+	char *p;
+	struct inotify_event *e;
+
+	signal(SIGTERM, onterm);
+	signal(SIGINT, onterm);
+	signal(SIGHUP, onterm);
+	signal(SIGPIPE, SIG_IGN);
+	while (!stop) {
+		ctlcheck();
+		pf[0].fd = G.watch;
+		pf[1].fd = G.ctl;
+		pf[0].events = pf[1].events = POLLIN;
+		if (poll(pf, 2, 1000) <= 0)
+			continue;
+		if (pf[1].revents & POLLIN)
+			readctl();
+		if (pf[0].revents & POLLIN) {
+			/* what happens within 50 ms is one change; a change in the
+			 * tree stays to be looked at until a run has done so */
+			do {
+				while ((r = read(G.watch, buf, sizeof buf)) > 0)
+					for (p = buf; p < buf + r; p += sizeof *e + e->len)
+						event(e = (struct inotify_event *)p);
+			} while (poll(pf, 1, 50) > 0);
+			for (b = G.boxes; b; b = nb) {
+				nb = b->link;
+				if (b->hit || b->treechanged)
+					run(b);
+			}
+		}
+	}
+}
+
 int
 fs_main(int argc, char **argv)
 {
-	const char *login = mime_login(), *file = "mbox", *tree = NULL, *base;
-	char path[LIM_PATHNAME], top[LIM_PATHNAME], boxdir[2 * LIM_PATHNAME + 2];
-	int c, once = 0, verbose = 0;
+	const char *file = "mbox", *tree = NULL;
+	int c, once = 0, none = 0, bad, fd;
+	Box *b = NULL;
 
-	while ((c = getopt(argc, argv, "bc:f:m:xv")) != -1) {
+	G.login = mime_login();
+	G.watch = G.ctl = -1;
+	while ((c = getopt(argc, argv, "bc:f:m:npxv")) != -1) {
 		switch (c) {
 		case 'b':
-			F.announce = 1;
+			G.announce = 1;
 			break;
 		case 'c':
-			F.cmd = optarg;
+			G.cmd = optarg;
 			break;
 		case 'f':
 			file = optarg;
@@ -871,61 +1527,53 @@ fs_main(int argc, char **argv)
 		case 'm':
 			tree = optarg;
 			break;
+		case 'n':
+			none = 1;
+			break;
+		case 'p':
+			G.noplumb = 1;
+			break;
 		case 'x':
 			once = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			G.verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (once && none))
 		usage();
-	if (file[0] == '/' || strncmp(file, "./", 2) == 0 || strncmp(file, "../", 3) == 0) {
-		if (snprintf(path, sizeof path, "%s", file) >= (int)sizeof path)
-			die(EX_USAGE, "name too long");
-	} else if (upas_path(top, sizeof top, "box", login, NULL) < 0 ||
-	    snprintf(path, sizeof path, "%s/%s", top, file) >= (int)sizeof path)
-		die(EX_USAGE, "name too long");
+	if (G.noplumb)
+		G.announce = 0, G.cmd = NULL;
 	if (tree == NULL) {
-		if (upas_path(top, sizeof top, "fs", login, NULL) < 0)
+		if (upas_path(G.top, sizeof G.top, "fs", G.login, NULL) < 0)
 			die(EX_USAGE, "login name too long");
-	} else if (snprintf(top, sizeof top, "%s", tree) >= (int)sizeof top)
+	} else if (snprintf(G.top, sizeof G.top, "%s", tree) >= (int)sizeof G.top)
 		die(EX_USAGE, "name too long");
-	/* the box's directory: the mailbox's last component, never "." or ".." */
-	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
-		path[strlen(path) - 1] = 0;
-	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	if (!name_ok(base))
-		die(EX_USAGE, "%s: no name for its directory", path);
-	if ((F.mb = mb_open(path, MB_RDWR)) == NULL && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-		F.mb = mb_open(path, MB_RDONLY);
-		F.ro = 1;
+	while (strlen(G.top) > 1 && G.top[strlen(G.top) - 1] == '/')
+		G.top[strlen(G.top) - 1] = 0;
+	if (!once) {
+		/* one daemon a tree: it alone reads DIR/ctl */
+		if (mkdirs(G.top) < 0 || (fd = open(G.top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			die(EX_CANTCREAT, "%s:", G.top);
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			die(EX_TEMPFAIL, "%s: another fs serves it (its ctl opens more boxes)", G.top);
+		if ((G.watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+			die(EX_OSERR, "inotify:");
+		G.daemon = 1;
 	}
-	if (F.mb == NULL)
-		die(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s", lasterr());
-	snprintf(boxdir, sizeof boxdir, "%s/%s", top, base);
-	if (mkdirs(boxdir) < 0 ||
-	    (F.boxfd = open(boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		die(EX_CANTCREAT, "%s:", boxdir);
-	snprintf(F.boxdir, sizeof F.boxdir, "%s", boxdir);
-	if (flock(F.boxfd, LOCK_EX | LOCK_NB) < 0)
-		die(EX_TEMPFAIL, "%s: another fs works on it", boxdir);
-	F.watch = -1;
-	loadids();
-	F.quiet = 1;
-	F.treechanged = 1;
-	if (export() < 0) {
-		if (once)
-			die(EX_IOERR, "%s: not all written", boxdir);
-		fprintf(stderr, "fs: %s: not all written\n", boxdir);
+	if (!none && (b = openbox(file, NULL, &bad)) == NULL)
+		die(G.exit, "%s", lasterr());
+	if (once) {
+		if (bad)
+			die(EX_IOERR, "%s: not all written", b->boxdir);
+		closebox(b, 0);
+		return 0;
 	}
-	if (verbose)
-		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", boxdir, mb_count(F.mb), F.made, F.gone);
-	if (!once)
-		watch(path, verbose);
-	mb_close(F.mb);
+	serve();
+	while (G.boxes)
+		closebox(G.boxes, 0);
 	return 0;
 }

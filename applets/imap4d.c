@@ -1283,54 +1283,6 @@ typedef struct Put {
 	uint32_t uid;
 } Put;
 
-/* mb_appended's words for message i of mb: "@OFFSET" (mbox) or the id. */
-static Mailbox *findmb;
-
-static int
-cmpwhere(const void *a, const void *b)
-{
-	Mmsg *x = mb_msg(findmb, *(const int *)a), *y = mb_msg(findmb, *(const int *)b);
-
-	if (mb_kind(findmb) == MB_MBOX)
-		return (x->off > y->off) - (x->off < y->off);
-	return strcmp(x->id, y->id);
-}
-
-/* The messages v[0..n) appended to mb: each one's index, or -1 (by one sort, not a search each). */
-static void
-findput(Mailbox *mb, Put *v, int n, int *at)
-{
-	int *ix, cnt = mb_count(mb), i, lo, hi, mid, c;
-	unsigned long long off;
-	Mmsg *m;
-
-	ix = xmalloc((cnt + 1) * sizeof *ix);
-	for (i = 0; i < cnt; i++)
-		ix[i] = i;
-	findmb = mb;
-	if (cnt > 1)
-		qsort(ix, cnt, sizeof *ix, cmpwhere);
-	for (i = 0; i < n; i++) {
-		off = v[i].where[0] == '@' ? strtoull(v[i].where + 1, NULL, 10) : 0;
-		for (lo = 0, hi = cnt; lo < hi;) {
-			mid = lo + (hi - lo) / 2;
-			m = mb_msg(mb, ix[mid]);
-			if (mb_kind(mb) == MB_MBOX)
-				c = m->off < off ? -1 : m->off > off;
-			else
-				c = strcmp(m->id, v[i].where);
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		m = lo < cnt ? mb_msg(mb, ix[lo]) : NULL;
-		at[i] = m != NULL && (mb_kind(mb) == MB_MBOX ? v[i].where[0] == '@' && m->off == off :
-		    strcmp(m->id, v[i].where) == 0) ? ix[lo] : -1;
-	}
-	free(ix);
-}
-
 /* Append one message to the mailbox at path; where it went into p->where. */
 static int
 putone(const char *path, Put *p, const char *msg, size_t n)
@@ -1353,6 +1305,7 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 	Mailbox *mb;
 	Imp imp;
 	int i, r = -1, flagged = 0, *at;
+	const char **w;
 
 	memset(&imp, 0, sizeof imp);
 	imp.fd = -1;
@@ -1360,9 +1313,12 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 		return -1;
 	mb_keepdeleted(mb, 1);
 	at = xmalloc((n + 1) * sizeof *at);
+	w = xmalloc((n + 1) * sizeof *w);
+	for (i = 0; i < n; i++)
+		w[i] = v[i].where;
 	if (imp_lock(&imp, path, mb_kind(mb)) < 0 || mb_refresh(mb) < 0)
 		goto out;
-	findput(mb, v, n, at);
+	mb_findput(mb, w, n, at);
 	for (i = 0; i < n; i++)
 		if (at[i] >= 0 && (undo || v[i].flags)) {
 			mb_setflags(mb, at[i], undo ? MF_EXPUNGE : v[i].flags | MF_OLD, 0);
@@ -1374,7 +1330,7 @@ putdone(const char *path, Put *v, int n, uint32_t *validity, int undo)
 		r = 0;
 		goto out;
 	}
-	findput(mb, v, n, at);
+	mb_findput(mb, w, n, at);
 	if (imp_match(&imp, mb) == 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -1391,6 +1347,7 @@ out:
 	mb_purge(mb);
 	mb_close(mb);
 	free(at);
+	free(w);
 	return r;
 }
 

@@ -66,6 +66,56 @@ mb_append(const char *path, const char *sender, time_t when, const char *msg, si
 	}
 }
 
+static Mailbox *findmb;
+
+static int
+cmpwhere(const void *a, const void *b)
+{
+	Mmsg *x = mb_msg(findmb, *(const int *)a), *y = mb_msg(findmb, *(const int *)b);
+
+	if (mb_kind(findmb) == MB_MBOX)
+		return (x->off > y->off) - (x->off < y->off);
+	return strcmp(x->id, y->id);
+}
+
+/* One sort of the mailbox, then a binary search a message. */
+void
+mb_findput(Mailbox *mb, const char *const *where, int n, int *at)
+{
+	int *ix, cnt = mb_count(mb), i, lo, hi, mid, c;
+	unsigned long long off;
+	Mmsg *m;
+
+	ix = xmalloc((cnt + 1) * sizeof *ix);
+	for (i = 0; i < cnt; i++)
+		ix[i] = i;
+	findmb = mb;
+	if (cnt > 1)
+		qsort(ix, cnt, sizeof *ix, cmpwhere);
+	for (i = 0; i < n; i++) {
+		at[i] = -1;
+		if (where[i] == NULL)
+			continue;
+		off = where[i][0] == '@' ? strtoull(where[i] + 1, NULL, 10) : 0;
+		for (lo = 0, hi = cnt; lo < hi;) {
+			mid = lo + (hi - lo) / 2;
+			m = mb_msg(mb, ix[mid]);
+			if (mb_kind(mb) == MB_MBOX)
+				c = m->off < off ? -1 : m->off > off;
+			else
+				c = strcmp(m->id, where[i]);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		m = lo < cnt ? mb_msg(mb, ix[lo]) : NULL;
+		if (m != NULL && (mb_kind(mb) == MB_MBOX ? where[i][0] == '@' && m->off == off : strcmp(m->id, where[i]) == 0))
+			at[i] = ix[lo];
+	}
+	free(ix);
+}
+
 int
 mb_writeall(int fd, const char *p, size_t n)
 {

@@ -83,6 +83,9 @@ const char *mb_msgid(Mailbox *mb, const Mmsg *m, char *buf);
  * ("cur/name:2,FS", "new/name", "secs.NN"), in buf; "" for an mbox's.
  * A Maildir message is in cur/ when its dflags have MF_OLD. */
 const char *mb_file(Mailbox *mb, const Mmsg *m, char *buf, size_t n);
+/* The messages appended as where[0..n) said (mb_appended; NULL: none): each
+ * one's index in mb, or -1, into at. */
+void mb_findput(Mailbox *mb, const char *const *where, int n, int *at);
 
 enum { MB_RDONLY = 0, MB_RDWR = 1 };
 /* Open and scan, reusing the index where it is still true. */

@@ -161,7 +161,7 @@ mkdir -p d
 for f in "$corpus/01-simple.eml" "$corpus/02-mixed-attach.eml"; do "$UNIT" mbappend d/box x@example.org <"$f" >/dev/null; done
 printf '#!/bin/sh\necho "$1 $2" >>%s/told\n' "$T" >"$T/tellme"
 chmod +x "$T/tellme"
-spawn "$UPAS" fs -b -c "$T/tellme" -f ./d/box -m "$T/dtree" >"$T/biff"
+spawn "$UPAS" fs -b -c "$T/tellme" -f ./d/box -m "$T/dtree" >"$T/biff" 2>"$T/fserr"
 waitfor() {	# waitfor CMD...: until it succeeds (5 s)
 	k=0
 	while ! "$@" 2>/dev/null; do
@@ -186,6 +186,60 @@ mv "$T/dtree/box" "$T/oldbox"
 check "the whole tree taken away under the daemon: written again" waitfor sh -c "test \$(ls '$T/dtree/box' | grep -c '^[0-9]*\$') = $before"
 check "with new numbers, none given before" sh -c "! test -e '$T/dtree/box/1' && ! test -e '$T/dtree/box/2'"
 is "$(grep -c '^From ' d/box)" "$before" "and no message deleted"
+
+# ctl, a named pipe taking upas's commands, rc quoting
+L=$(id -un)
+U=$UPASROOT/box/$L
+mkdir -p "$U/md/cur" "$U/md/new" "$U/md/tmp"
+for f in 01-simple 03-alt-in-mixed 07-encoded-words; do "$UNIT" mbappend "$U/md" x@example.org <"$corpus/$f.eml" >/dev/null; done
+check "DIR/ctl is a named pipe" test -p "$T/dtree/ctl"
+ctl() { printf '%s\n' "$*" >"$T/dtree/ctl"; }
+"$UPAS" fs -n -m "$T/dtree" 2>/dev/null
+is "$?" 75 "a second fs on the tree is refused: one reads its ctl"
+ctl "open md"
+check "open: a Maildir of the mail store as a second box" waitfor test -f "$T/dtree/md/3/subject"
+ctl "open ./d/box again"
+check "a mailbox open already is refused" waitfor grep -q "open already as box" "$T/fserr"
+ctl "flag md 1 +f 2 +s"
+check "flag: pairs of number and flags reach the mailbox" waitfor sh -c "ls '$U/md/cur' | grep -q ':2,F\$' && ls '$U/md/cur' | grep -q ':2,S\$'"
+check "and the tree" waitfor sh -c "test \$(cut -c4 '$T/dtree/md/1/flags') = f"
+ctl "delete md 1"
+check "delete: the message leaves the mailbox and the tree" waitfor sh -c "! test -e '$T/dtree/md/1' && test \$(ls '$U/md/cur' '$U/md/new' | grep -c :2,) -le 2"
+is "$(find "$U/md/cur" "$U/md/new" -type f | wc -l)" 2 "two messages left"
+before=$(grep -c '^From ' d/box)
+ctl "move md 2 ./d/box"
+check "move: the message is appended to the target" waitfor sh -c "test \$(grep -c '^From ' d/box) = $((before + 1))"
+check "with its flags" grep -q '^Status: RO\?$' d/box
+check "and leaves the source" waitfor sh -c "test \$(find '$U/md/cur' '$U/md/new' -type f | wc -l) = 1 && ! test -e '$T/dtree/md/2'"
+check "the target box, open, shows it" waitfor sh -c "grep -qx 'Nested alternative' '$T'/dtree/box/[0-9]*/subject"
+ctl "close md"
+check "close: the box leaves the tree" waitfor sh -c "! test -e '$T/dtree/md'"
+is "$(find "$U/md/cur" "$U/md/new" -type f | wc -l)" 1 "its mailbox untouched"
+ctl "create 'new box'"
+check "create: an mdir, opened" waitfor sh -c "test -d '$U/new box' && test -d '$T/dtree/new box'"
+printf 'From: q@example.org\nSubject: in new\n\nx\n' | "$UNIT" mbappend "$U/new box" q@example.org >/dev/null
+check "a delivery to it shows" waitfor test -f "$T/dtree/new box/1/subject"
+ctl "rename 'new box' 'it''s'"
+check "rename: the mailbox moves, its box keeps its name and tree" waitfor sh -c "test -d \"$U/it's\" && ! test -e '$U/new box' && test -f '$T/dtree/new box/1/subject'"
+ctl "remove it's"
+check "an unbalanced quote is refused" waitfor grep -q "unbalanced quote" "$T/fserr"
+ctl "remove 'it''s'"
+check "remove: the mailbox and its box go" waitfor sh -c "! test -e \"$U/it's\" && ! test -e '$T/dtree/new box'"
+mkdir -p "$U/f/sub/deeper"
+ctl "remove f"
+check "remove refuses a mailbox holding others" waitfor grep -q "remove: f: the mailbox holds other mailboxes" "$T/fserr"
+ctl "remove -r f"
+check "remove -r: with all within" waitfor sh -c "! test -e '$U/f'"
+printf 'From: k@example.org\nSubject: kept\n\nx\n' | "$UNIT" mbappend "$U/keep" k@example.org >/dev/null
+ctl "rename -t keep kept"
+check "rename -t: the new name has the messages" waitfor grep -q '^Subject: kept' "$U/kept"
+check "the old one stays, empty" sh -c "test -f '$U/keep' && ! test -s '$U/keep'"
+ctl "flag box 999 +s"
+check "a number no message has is an error" waitfor grep -q "no message 999" "$T/fserr"
+ctl "frobnicate"
+check "an unknown command is an error" waitfor grep -q "frobnicate: unknown ctl message" "$T/fserr"
+rm "$T/dtree/ctl"
+check "ctl removed is made again" waitfor test -p "$T/dtree/ctl"
 kill "$pid"
 check "SIGTERM ends the daemon" waitfor sh -c "! kill -0 $pid"
 
