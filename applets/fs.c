@@ -80,6 +80,7 @@ static struct {
 	int noplumb;		/* -p: no announcements */
 	int parts;		/* of the message being written */
 	int64_t budget;		/* octets it may still write */
+	Mmsg *msg;		/* the message being written */
 	int exit;		/* openbox's failure: an exit status */
 	int ctl;		/* DIR/ctl, or -1 */
 	char ctlbuf[4096];	/* a line of it */
@@ -315,6 +316,35 @@ putfile(int dirfd, const char *name, const char *p, size_t n, int mode)
 	return close(fd);
 }
 
+/*
+ * A Maildir message's raw, an mdir's rawunix: the mailbox's own file, when
+ * it holds those very octets, linked rather than copied (on one file
+ * system), its write permissions taken away. 0, or -1: write a copy.
+ */
+static int
+linkraw(Box *b, int dirfd, const char *name, const char *p, size_t n)
+{
+	char file[600], path[LIM_PATHNAME + 640], *buf = NULL;
+	struct stat st, lt;
+	size_t len;
+	int same;
+
+	if (snprintf(path, sizeof path, "%s/%s", b->path, mb_file(b->mb, G.msg, file, sizeof file)) >= (int)sizeof path ||
+	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n)
+		return -1;
+	same = (buf = readfileat(AT_FDCWD, path, n + 1, &len)) != NULL && len == n && memcmp(buf, p, n) == 0;
+	free(buf);
+	if (!same || linkat(AT_FDCWD, path, dirfd, name, 0) < 0)
+		return -1;
+	/* the file compared, and no other, is what was linked */
+	if (fstatat(dirfd, name, &lt, AT_SYMLINK_NOFOLLOW) < 0 || lt.st_ino != st.st_ino || lt.st_dev != st.st_dev ||
+	    fchmodat(dirfd, name, st.st_mode & 0444, 0) < 0) {
+		unlinkat(dirfd, name, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* Part p's files into dirfd, its parts into numbered directories. */
 static int
 putpart(Box *b, int dirfd, Msg *m, Part *p, const Mfctx *c)
@@ -328,6 +358,10 @@ putpart(Box *b, int dirfd, Msg *m, Part *p, const Mfctx *c)
 	for (name = mf_names; *name && r == 0; name++) {
 		str_reset(&s);
 		mf_file(m, p, c, *name, &s);
+		if (p == m->root && G.msg != NULL &&
+		    strcmp(*name, mb_kind(b->mb) == MB_MAILDIR ? "raw" : mb_kind(b->mb) == MB_MDIR ? "rawunix" : "") == 0 &&
+		    linkraw(b, dirfd, *name, s.p ? s.p : "", s.n) == 0)
+			continue;
 		r = putfile(dirfd, *name, s.p ? s.p : "", s.n, strcmp(*name, "flags") == 0 && !b->ro ? 0600 : 0400);
 		G.budget -= s.n;
 	}
@@ -386,7 +420,9 @@ putmsg(Box *b, int i, unsigned n)
 	r = -1;
 	if (mkdirat(b->boxfd, tmp, 0700) == 0 &&
 	    (fd = openat(b->boxfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		G.msg = mm;
 		r = putpart(b, fd, &m, m.root, &c);
+		G.msg = NULL;
 		close(fd);
 		if (r == 0 && renameat(b->boxfd, tmp, b->boxfd, dir) < 0)
 			r = -1;

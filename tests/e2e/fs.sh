@@ -109,6 +109,12 @@ is "$(cat "$T/tree/md/1/subject") $(cat "$T/tree/md/2/subject")" "one two" "Mail
 is "$(cat "$T/tree/md/2/flags")" "---f-s-" "Maildir flags: flagged and seen"
 is "$(cat "$T/tree/mdir/1/body")" "body three" "mdir exported"
 is "$(cat "$T/tree/mdir/1/fileid")" "1672653600.00" "an mdir message's fileid is its file name"
+is "$(stat -c %i "$T/tree/md/2/raw")" "$(stat -c %i md/cur/1672740000.M2P1.host:2,FS)" "a Maildir message's raw is its file, linked"
+is "$(stat -c %i "$T/tree/mdir/1/rawunix")" "$(stat -c %i mdir/1672653600.00)" "an mdir message's rawunix is its file, linked"
+check "linked, it is read-only" sh -c "! stat -c %A '$T/tree/md/2/raw' | grep -q w"
+printf 'From a@x.org Mon Jan  2 10:00:01 2023\nFrom: a@x.org\nSubject: four\n\n>From here\n' >mdir/1672653601.00
+"$UPAS" fs -x -f ./mdir -m "$T/tree"
+is "$(stat -c %h "$T/tree/mdir/2/rawunix") $(tail -1 "$T/tree/mdir/2/rawunix")" "1 From here" "a file that differs (>From quoted) is copied, not linked"
 
 # links are never followed; parts are bounded
 mkdir -p "$T/elsewhere" "$T/tree2"
