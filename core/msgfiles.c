@@ -53,13 +53,21 @@ void
 mf_addrlist(Arena *ar, char *v, Str *s)
 {
 	char *lt, *gt, *one, *q, *c;
-	int inq, depth;
-	size_t i, st;
+	int inq, depth, run, after = 0;
+	size_t i, st, j;
 
-	/* split at commas (and a group's ':' and ';') outside quotes, <> and comments */
+	/* split at commas (and a group's ':' and ';') outside quotes, <> and
+	 * comments, and after an angle address words follow without a comma
+	 * (as Python's email package can write one encoded) */
 	for (i = st = 0, inq = depth = 0;; i++) {
-		if (v[i] == 0 || ((v[i] == ',' || v[i] == ';' || v[i] == ':') && !inq && depth == 0)) {
-			one = arena_strndup(ar, v + st, i - st);
+		run = 0;
+		if (!inq && v[i] == '>' && depth == 1) {
+			for (j = i + 1; v[j] == ' ' || v[j] == '\t'; j++)
+				;
+			run = v[j] && v[j] != ',' && v[j] != ';' && v[j] != '(';
+		}
+		if (run || v[i] == 0 || ((v[i] == ',' || v[i] == ';' || v[i] == ':') && !inq && depth == 0)) {
+			one = arena_strndup(ar, v + st, i - st + run);
 			if (v[i] == ':') {
 				st = i + 1;	/* a group's name */
 				continue;
@@ -69,8 +77,11 @@ mf_addrlist(Arena *ar, char *v, Str *s)
 				q = lt + 1;
 				if ((c = strrchr(q, ':')) != NULL)
 					q = c + 1;	/* a route */
-			} else
+			} else if (after && (c = strrchr(one, ' ')) != NULL && strchr(c, '@') != NULL)
+				q = c + 1;	/* words run on: the address is the last */
+			else
 				q = one;
+			after = run;
 			q = bare(q);
 			if (*q && *q != '-' && *q != '@') {	/* never an option */
 				if (s->n)
@@ -80,6 +91,7 @@ mf_addrlist(Arena *ar, char *v, Str *s)
 			if (v[i] == 0)
 				break;
 			st = i + 1;
+			depth = 0;
 		} else if (v[i] == '\\' && v[i + 1] && (inq || depth > 0))
 			i++;
 		else if (v[i] == '"' && depth == 0)
