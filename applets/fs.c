@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 
 enum {
 	MAXPARTS = 1000,	/* parts of one message in the tree */
+	FICLONE_ = 0x40049409,	/* <linux/fs.h> FICLONE, _IOW(0x94, 9, int) */
 };
 
 typedef struct Idn {
@@ -62,7 +64,7 @@ struct Box {
 	int quiet;		/* the first run: no announcements */
 	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
 	int hit;		/* the mailbox changed */
-	int slot;		/* 1 to 255, the box's number in G.wd */
+	int slot;		/* the box's number in G.wd, 1 to 255 */
 	int made, gone;
 };
 
@@ -72,8 +74,12 @@ static struct {
 	const char *login;
 	int daemon;		/* runs on events, not -x */
 	int watch;		/* the inotify fd, or -1 */
-	unsigned char *wd;	/* the box (slot) of each message directory's watch */
-	int nwd;
+	struct Wd {
+		int wd;
+		int slot;	/* its box's, or 0: gone */
+	} *wd;			/* message directories' watches, by wd */
+	int nwd, awd, deadwd;
+	int topfd;		/* DIR, locked by the daemon */
 	int announce;		/* -b: a line a new message */
 	const char *cmd;	/* -c: a program run a new message */
 	int verbose;
@@ -86,6 +92,7 @@ static struct {
 	char ctlbuf[4096];	/* a line of it */
 	size_t nctl;
 	int ctlskip;		/* in a line too long */
+	int inctl;		/* doing a ctl command */
 } G;
 
 static int
@@ -188,8 +195,9 @@ loadids(Box *b)
 	char *t = NULL, *l, *e, *w[3];
 	Str s = { 0 };
 	struct stat st;
-	unsigned long next = 0, k;
-	long long since = 0;
+	uint64_t next = 0;
+	int64_t since = 0;
+	unsigned long k;
 	char buf[65536];
 	ssize_t r;
 	int fd, i, wf, ok = 0;
@@ -203,8 +211,8 @@ loadids(Box *b)
 		str_addc(&s, 0);
 		t = s.p;
 	}
-	if (t != NULL && sscanf(t, "upas-fs-ids 3 %lu %lld\n", &next, &since) == 2 && next > 0 &&
-	    next < UINT32_MAX / 2 && (l = strchr(t, '\n')) != NULL) {
+	if (t != NULL && (l = (char *)str_scan(t, "upas-fs-ids 3 %u %d", &next, &since)) != NULL && *l == '\n' &&
+	    next > 0 && next < UINT32_MAX / 2) {
 		ok = 1;
 		for (l++; ok && *l; l = e + 1) {
 			if ((e = strchr(l, '\n')) == NULL) {
@@ -327,14 +335,30 @@ linkraw(Box *b, int dirfd, const char *name, const char *p, size_t n)
 	char file[600], path[LIM_PATHNAME + 640], *buf = NULL;
 	struct stat st, lt;
 	size_t len;
-	int same;
+	int same, src, dst;
 
 	if (snprintf(path, sizeof path, "%s/%s", b->path, mb_file(b->mb, G.msg, file, sizeof file)) >= (int)sizeof path ||
 	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n)
 		return -1;
 	same = (buf = readfileat(AT_FDCWD, path, n + 1, &len)) != NULL && len == n && memcmp(buf, p, n) == 0;
 	free(buf);
-	if (!same || linkat(AT_FDCWD, path, dirfd, name, 0) < 0)
+	if (!same)
+		return -1;
+	/* a reflink where the file system has them: the octets shared, the
+	 * file the tree's own */
+	if ((src = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		if (fstat(src, &lt) == 0 && lt.st_ino == st.st_ino && lt.st_dev == st.st_dev &&
+		    (dst = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400)) >= 0) {
+			if (ioctl(dst, FICLONE_, src) == 0 && close(dst) == 0) {
+				close(src);
+				return 0;
+			}
+			close(dst);
+			unlinkat(dirfd, name, 0);
+		}
+		close(src);
+	}
+	if (linkat(AT_FDCWD, path, dirfd, name, 0) < 0)
 		return -1;
 	/* the file compared, and no other, is what was linked */
 	if (fstatat(dirfd, name, &lt, AT_SYMLINK_NOFOLLOW) < 0 || lt.st_ino != st.st_ino || lt.st_dev != st.st_dev ||
@@ -773,9 +797,13 @@ boxgone(Box *b)
 	if (fstat(b->boxfd, &st) == 0 && st.st_nlink > 0 && lstat(b->boxdir, &at) == 0 &&
 	    at.st_dev == st.st_dev && at.st_ino == st.st_ino)
 		return 0;
-	if (mkdirs(b->boxdir) < 0 ||
-	    (fd = open(b->boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (mkdirs(b->boxdir) < 0 || (fd = open(b->boxdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		seterr("%s:", b->boxdir);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		seterr("%s: another fs works on it", b->boxdir);
+		close(fd);
 		return -1;
 	}
 	close(b->boxfd);
@@ -785,11 +813,26 @@ boxgone(Box *b)
 	return 0;
 }
 
+static int
+cmpwd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = ((const struct Wd *)b)->wd;
+
+	return (x > y) - (x < y);
+}
+
+static struct Wd *
+findwd(int wd)
+{
+	return G.nwd ? bsearch(&wd, G.wd, G.nwd, sizeof *G.wd, cmpwd) : NULL;
+}
+
 /* Watch one more message directory for a written flags file. */
 static void
 watchmsg(Box *b, unsigned n)
 {
 	char name[sizeof b->boxdir + 16];
+	struct Wd *w;
 	int wd, k;
 
 	if (G.watch < 0)
@@ -797,13 +840,40 @@ watchmsg(Box *b, unsigned n)
 	snprintf(name, sizeof name, "%s/%u", b->boxdir, n);
 	if ((wd = inotify_add_watch(G.watch, name, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) < 0)
 		return;
-	if (wd >= G.nwd) {
-		k = G.nwd;
-		G.nwd = wd + wd / 2 + 64;
-		G.wd = xrealloc(G.wd, G.nwd * sizeof *G.wd);
-		memset(G.wd + k, 0, (G.nwd - k) * sizeof *G.wd);
+	if ((w = findwd(wd)) != NULL) {
+		G.deadwd -= w->slot == 0;
+		w->slot = b->slot;
+		return;
 	}
-	G.wd[wd] = b->slot;
+	if (G.nwd == G.awd) {
+		G.awd = G.awd ? G.awd * 2 : 256;
+		G.wd = xrealloc(G.wd, G.awd * sizeof *G.wd);
+	}
+	/* the kernel gives them in increasing order, but for a wrap */
+	for (k = G.nwd; k > 0 && G.wd[k - 1].wd > wd; k--)
+		G.wd[k] = G.wd[k - 1];
+	G.wd[k].wd = wd;
+	G.wd[k].slot = b->slot;
+	G.nwd++;
+}
+
+/* A watch gone: its entry marked, the table compacted when half are. */
+static void
+dropwd(int wd)
+{
+	struct Wd *w = findwd(wd);
+	int i, j;
+
+	if (w == NULL || w->slot == 0)
+		return;
+	w->slot = 0;
+	if (++G.deadwd > G.nwd / 2) {
+		for (i = j = 0; i < G.nwd; i++)
+			if (G.wd[i].slot != 0)
+				G.wd[j++] = G.wd[i];
+		G.nwd = j;
+		G.deadwd = 0;
+	}
 }
 
 /* The mailbox's watches: an mbox's directory (appends, rewrites, a file put
@@ -839,6 +909,7 @@ watchbox(Box *b)
 static void
 event(struct inotify_event *e)
 {
+	struct Wd *w;
 	Box *b;
 	const char *base;
 
@@ -860,17 +931,24 @@ event(struct inotify_event *e)
 			else
 				b->hit |= e->len > 0;
 		}
-	if (e->len > 0 && strcmp(e->name, "flags") == 0 && e->wd < G.nwd && G.wd[e->wd] != 0)
+	if (e->mask & IN_Q_OVERFLOW)
+		for (b = G.boxes; b; b = b->link)	/* events lost: look at everything */
+			b->hit = b->treechanged = 1;
+	else if (e->mask & IN_IGNORED)
+		dropwd(e->wd);
+	else if (e->len > 0 && strcmp(e->name, "flags") == 0 && (w = findwd(e->wd)) != NULL && w->slot != 0)
 		for (b = G.boxes; b; b = b->link)
-			if (b->slot == G.wd[e->wd])
+			if (b->slot == w->slot)
 				b->hit = b->treechanged = 1;
 }
 
-/* One more run of a box that was exported before. */
+/* One more run of a box that was exported before; after a ctl command the
+ * tree is looked at too, for what inotify has not told yet. */
 static void
 run(Box *b)
 {
 	b->hit = 0;
+	b->treechanged |= G.inctl;
 	if (boxgone(b) < 0 || mb_refresh(b->mb) < 0) {
 		fprintf(stderr, "fs: %s\n", lasterr());
 		return;
@@ -967,8 +1045,10 @@ closebox(Box *b, int rm)
 				inotify_rm_watch(G.watch, b->wmail[k]);
 		}
 		for (i = 0; i < G.nwd; i++)
-			if (G.wd[i] == b->slot)
-				G.wd[i] = 0;
+			if (G.wd[i].slot == b->slot) {
+				G.wd[i].slot = 0;
+				G.deadwd++;
+			}
 	}
 	mb_purge(b->mb);
 	mb_close(b->mb);
@@ -1138,6 +1218,24 @@ out:
 	return r;
 }
 
+/* A message's octets as a mailbox keeps them: CR before LF and a last
+ * newline do not count. */
+static uint64_t
+msgsum(const char *p, size_t n)
+{
+	uint64_t h = 0;
+	size_t i, st;
+
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	for (i = st = 0; i < n; i++)
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') {
+			h = mb_hash(h, p + st, i - st);
+			st = i + 1;
+		}
+	return mb_hash(h, p + st, n - st);
+}
+
 /*
  * move BOX N... TARGET: each message appended to the mailbox TARGET
  * (durably, as mb_append does) with its flags, then deleted from BOX. A
@@ -1146,8 +1244,9 @@ out:
 static int
 move(Box *b, char **av, int ac)
 {
-	char path[LIM_PATHNAME], **where;
-	int *at, *put, k, i, n = ac - 1, r = -1, undo = 0;
+	char path[LIM_PATHNAME], **where = NULL, err[512];
+	int *at = NULL, *put = NULL, k, i, n = ac - 1, r = -1, undo = 0;
+	uint64_t *sum = NULL;
 	Mailbox *t;
 	Str raw = { 0 };
 
@@ -1161,6 +1260,7 @@ move(Box *b, char **av, int ac)
 	}
 	at = xmalloc(n * sizeof *at);
 	put = xmalloc(n * sizeof *put);
+	sum = xmalloc(n * sizeof *sum);
 	where = xmalloc(n * sizeof *where);
 	memset(where, 0, n * sizeof *where);
 	for (k = 0; k < n; k++)
@@ -1169,23 +1269,38 @@ move(Box *b, char **av, int ac)
 	for (k = 0; k < n && !undo; k++) {
 		str_reset(&raw);
 		if (mb_read(b->mb, at[k], &raw) < 0 ||
-		    mb_append(path, mb_sender(b->mb, at[k]), mb_msg(b->mb, at[k])->date, raw.p ? raw.p : "", raw.n) < 0)
+		    mb_append(path, mb_sender(b->mb, at[k]), mb_msg(b->mb, at[k])->date, raw.p ? raw.p : "", raw.n) < 0) {
+			snprintf(err, sizeof err, "%s", lasterr());
 			undo = 1;
-		else
+		} else {
 			where[k] = xstrdup(mb_appended);
+			sum[k] = msgsum(raw.p, raw.n);
+		}
 	}
-	/* the copies' flags, or the copies taken back */
-	if ((t = mb_open(path, MB_RDWR)) == NULL)
+	/* the copies found again, each checked to be the one made (an mbox's
+	 * offset can be another's after an expunge meanwhile): their flags
+	 * set, or they are taken back */
+	i = -1;
+	if ((t = mb_open(path, MB_RDWR)) != NULL) {
+		mb_findput(t, (const char *const *)where, n, put);
+		for (k = 0; k < n; k++) {
+			str_reset(&raw);
+			if (put[k] >= 0 && mb_read(t, put[k], &raw) == 0 && msgsum(raw.p, raw.n) == sum[k])
+				mb_setflags(t, put[k], undo ? MF_DELETED : mb_msg(b->mb, at[k])->flags & MF_ALL & ~MF_DELETED, 0);
+		}
+		i = mb_sync(t);
+		mb_purge(t);
+		mb_close(t);
+	}
+	if (undo) {
+		seterr(i < 0 ? "%s (and the copies made stay)" : "%s", err);
 		goto out;
-	mb_findput(t, (const char *const *)where, n, put);
-	for (k = 0; k < n; k++)
-		if (put[k] >= 0)
-			mb_setflags(t, put[k], undo ? MF_DELETED : mb_msg(b->mb, at[k])->flags & MF_ALL & ~MF_DELETED, 0);
-	i = mb_sync(t);
-	mb_purge(t);
-	mb_close(t);
-	if (undo || i < 0)
+	}
+	if (i < 0) {
+		snprintf(err, sizeof err, "%s", lasterr());
+		seterr("%s: the copies' flags: %s; nothing deleted", path, err);
 		goto out;
+	}
 	for (k = 0; k < n; k++)
 		mb_setflags(b->mb, at[k], MF_DELETED, 0);
 	if ((r = mb_sync(b->mb)) == 0)
@@ -1196,6 +1311,7 @@ out:
 	free(where);
 	free(at);
 	free(put);
+	free(sum);
 	str_free(&raw);
 	return r;
 }
@@ -1316,14 +1432,16 @@ rmboxes(char **av, int ac)
 }
 
 /* rename [-t] OLD NEW: side files and mailboxes within go along; -t leaves
- * an empty OLD. A box open on OLD keeps its name and tree. */
+ * an empty OLD. Boxes open on OLD, or on a mailbox within, keep their
+ * names and trees, opened again where their mailboxes went. */
 static int
 renamebox(char **av, int ac)
 {
-	char path[LIM_PATHNAME], npath[LIM_PATHNAME], *name = NULL;
+	char path[LIM_PATHNAME], npath[LIM_PATHNAME], p[2 * LIM_PATHNAME], *rp = NULL, *bp, **names = NULL, **rest = NULL;
 	Str o = { 0 }, n = { 0 };
-	int trunc = ac > 0 && strcmp(av[0], "-t") == 0, r = -1, kind, bad;
-	Box *b;
+	int trunc = ac > 0 && strcmp(av[0], "-t") == 0, r = -1, kind, bad, k, nb = 0;
+	size_t l;
+	Box *b, *next;
 
 	av += trunc;
 	ac -= trunc;
@@ -1335,18 +1453,58 @@ renamebox(char **av, int ac)
 	    imap_boxpath(npath, sizeof npath, G.login, n.p) < 0)
 		goto out;
 	kind = mb_type(path);
-	if ((b = boxof(path)) != NULL) {
-		name = xstrdup(b->name);
-		closebox(b, 0);
-	}
+	if ((rp = realpath(path, NULL)) != NULL)
+		for (b = G.boxes, l = strlen(rp); b; b = next) {
+			next = b->link;
+			if ((bp = realpath(b->path, NULL)) != NULL && strncmp(bp, rp, l) == 0 && (bp[l] == 0 || bp[l] == '/')) {
+				names = xrealloc(names, (nb + 1) * sizeof *names);
+				rest = xrealloc(rest, (nb + 1) * sizeof *rest);
+				names[nb] = xstrdup(b->name);
+				rest[nb++] = xstrdup(bp + l);
+				closebox(b, 0);
+			}
+			free(bp);
+		}
 	if ((r = imap_rename(G.login, o.p, n.p)) == 0 && trunc && mb_type(path) < 0)
 		r = imap_create(G.login, o.p, kind);
-	if (name != NULL && openbox(mb_type(npath) > 0 ? npath : path, name, &bad) == NULL)
-		fprintf(stderr, "fs: %s: %s\n", name, lasterr());
+	if (r < 0)
+		snprintf(p, sizeof p, "%s", lasterr());
+	for (k = 0; k < nb; k++) {
+		if (snprintf(p + LIM_PATHNAME, LIM_PATHNAME, "%s%s", r == 0 ? npath : path, rest[k]) >= LIM_PATHNAME)
+			fprintf(stderr, "fs: %s: name too long\n", names[k]);
+		else if (openbox(p + LIM_PATHNAME, names[k], &bad) == NULL)
+			fprintf(stderr, "fs: %s: %s\n", names[k], lasterr());
+		free(names[k]);
+		free(rest[k]);
+	}
+	if (r < 0)
+		seterr("%.*s", LIM_PATHNAME - 1, p);
 out:
-	free(name);
+	free(names);
+	free(rest);
+	free(rp);
 	str_free(&o);
 	str_free(&n);
+	return r;
+}
+
+/* create NAME [BOX]: a new mdir in ROOT/box/LOGIN, opened; taken back when
+ * it cannot be. */
+static int
+createbox(const char *name, const char *as)
+{
+	char path[LIM_PATHNAME];
+	Str w = { 0 };
+	int r = -1, bad;
+
+	if (wirename(&w, name) == 0 && imap_boxpath(path, sizeof path, G.login, w.p) == 0 &&
+	    imap_create(G.login, w.p, MB_MDIR) == 0) {
+		if (openbox(path, as ? as : strrchr(name, '/') ? strrchr(name, '/') + 1 : name, &bad) != NULL)
+			r = 0;
+		else
+			rmdir(path);
+	}
+	str_free(&w);
 	return r;
 }
 
@@ -1389,7 +1547,7 @@ words(char *s, char **w, int max)
 static void
 ctlline(char *line)
 {
-	char *av[256], path[LIM_PATHNAME];
+	char *av[256];
 	int ac = words(line, av, nelem(av)), r = -1, bad, k;
 	Box *b;
 
@@ -1401,12 +1559,14 @@ ctlline(char *line)
 	if (strcmp(av[0], "open") == 0 || strcmp(av[0], "create") == 0) {
 		if (ac < 2 || ac > 3)
 			seterr("a mailbox and a name");
-		else if (av[0][0] == 'c' && (boxpath(path, sizeof path, av[1]) < 0 || mkdir(path, 0700) < 0))
-			seterr("%s:", av[1]);
-		else if (openbox(av[1], ac == 3 ? av[2] : NULL, &bad) != NULL)
-			r = 0;
+		else if (av[0][0] == 'o')
+			r = openbox(av[1], ac == 3 ? av[2] : NULL, &bad) ? 0 : -1;
+		else
+			r = createbox(av[1], ac == 3 ? av[2] : NULL);
 	} else if (strcmp(av[0], "close") == 0) {
-		for (k = 1, r = 0; k < ac; k++)
+		if (ac == 1)
+			seterr("no box");
+		for (k = 1, r = ac > 1 ? 0 : -1; k < ac; k++)
 			if ((b = findbox(av[k])) == NULL)
 				r = -1;
 			else
@@ -1426,6 +1586,14 @@ ctlline(char *line)
 		fprintf(stderr, "fs: ctl: %s: %s\n", ac > 0 ? av[0] : "", lasterr());
 }
 
+static volatile sig_atomic_t stop;
+
+static void
+onterm(int sig)
+{
+	stop = 1;
+}
+
 /*
  * DIR/ctl, a named pipe: each line a command. It is made again when gone
  * (the tree removed), and anything else in its place is replaced.
@@ -1443,7 +1611,22 @@ ctlcheck(void)
 		return;
 	if (lstat(p, &st) == 0 && !S_ISFIFO(st.st_mode) && unlink(p) < 0)
 		return;
-	if (mkdirs(G.top) < 0 || (mkfifo(p, 0600) < 0 && errno != EEXIST) ||
+	/* the tree made again: locked again, or another daemon has it */
+	if (mkdirs(G.top) < 0 || lstat(G.top, &st) < 0 || fstat(G.topfd, &ct) < 0)
+		return;
+	if (st.st_ino != ct.st_ino || st.st_dev != ct.st_dev) {
+		if ((fd = open(G.top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			fprintf(stderr, "fs: %s: another fs serves it now\n", G.top);
+			close(fd);
+			stop = 1;
+			return;
+		}
+		close(G.topfd);
+		G.topfd = fd;
+	}
+	if ((mkfifo(p, 0600) < 0 && errno != EEXIST) ||
 	    (fd = open(p, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "fs: %s: %s\n", p, strerror(errno));
 		return;
@@ -1470,8 +1653,10 @@ readctl(void)
 		G.nctl += r;
 		while ((nl = memchr(G.ctlbuf, '\n', G.nctl)) != NULL) {
 			*nl = 0;
+			G.inctl = 1;
 			if (!G.ctlskip)
 				ctlline(G.ctlbuf);
+			G.inctl = 0;
 			G.ctlskip = 0;
 			G.nctl -= nl + 1 - G.ctlbuf;
 			memmove(G.ctlbuf, nl + 1, G.nctl);
@@ -1485,13 +1670,6 @@ readctl(void)
 	}
 }
 
-static volatile sig_atomic_t stop;
-
-static void
-onterm(int sig)
-{
-	stop = 1;
-}
 
 /*
  * The daemon: a run of a box each time its mailbox or its tree changes
@@ -1596,6 +1774,7 @@ fs_main(int argc, char **argv)
 			die(EX_CANTCREAT, "%s:", G.top);
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 			die(EX_TEMPFAIL, "%s: another fs serves it (its ctl opens more boxes)", G.top);
+		G.topfd = fd;
 		if ((G.watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 			die(EX_OSERR, "inotify:");
 		G.daemon = 1;

@@ -614,12 +614,14 @@ parsedatetime(const char *s)
 {
 	static const char mon[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	struct tm tm;
-	int d, y, H, M, Sec, z, k, i;
+	uint64_t d, y, H, M, Sec, z;
+	int i;
 	char m[4], sign;
+	const char *e;
 	time_t t;
 
-	if (sscanf(s, "%2d-%3c-%4d %2d:%2d:%2d %c%4d%n", &d, m, &y, &H, &M, &Sec, &sign, &z, &k) != 8 ||
-	    s[k] != 0 || (sign != '+' && sign != '-'))
+	if ((e = str_scan(s, "%2u-%3c-%4u %2u:%2u:%2u %c%4u", &d, m, &y, &H, &M, &Sec, &sign, &z)) == NULL ||
+	    *e != 0 || (sign != '+' && sign != '-'))
 		return -1;
 	m[3] = 0;
 	for (i = 0; i < 3; i++)
@@ -632,7 +634,7 @@ parsedatetime(const char *s)
 	tm.tm_hour = H, tm.tm_min = M, tm.tm_sec = Sec;
 	t = timegm(&tm);
 	z = (z / 100) * 3600 + (z % 100) * 60;
-	return sign == '+' ? t - z : t + z;
+	return sign == '+' ? t - (time_t)z : t + (time_t)z;
 }
 
 /* ---- flags given by the client ---- */

@@ -47,6 +47,12 @@ void str_free(Str *s);
 void str_word(Str *s, const char *p);
 /* v in base 10 or 16 (lowercase), appended; by hand, for files of many numbers. */
 void str_num(Str *s, uint64_t v, int base);
+/* Read s as fmt says, the whole of scanf that is needed: a blank matches
+ * any blanks, %u and %x an unsigned (uint64_t *), %d a signed (int64_t *),
+ * each after blanks and of at most its width in digits (%2d), %c width
+ * characters (char *, default 1), anything else itself. The rest of s, or
+ * NULL when it does not match. */
+const char *str_scan(const char *s, const char *fmt, ...);
 
 typedef struct Arena {
 	struct Achunk *c;

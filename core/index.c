@@ -120,9 +120,10 @@ int
 idx_load(Mailbox *mb)
 {
 	char path[LIM_PATHNAME], *buf, *line, *nl;
-	unsigned long long dev, ino, size, h, sum = 0;
-	long long mtime;
-	int count = -1, kind, k, fd, done = 0, n = 0;
+	uint64_t dev, ino, size, h, sum = 0;
+	int64_t mtime, kind, cnt;
+	const char *e;
+	int count = -1, fd, done = 0, n = 0;
 	size_t have = 0, len;
 	ssize_t got;
 	struct stat st;
@@ -148,13 +149,13 @@ idx_load(Mailbox *mb)
 			if (done || memchr(line, 0, len) != NULL || len >= LIM_IDXLINE)
 				goto bad;
 			if (count < 0) {
-				if (sscanf(line, "upas-idx 1 %d %llu %llu %llu %lld %d%n", &kind, &dev, &ino, &size,
-				    &mtime, &count, &k) != 6 || line[k] != 0 || kind != mb->kind || count < 0 ||
-				    count > st.st_size / 16)
+				if ((e = str_scan(line, "upas-idx 1 %d %u %u %u %d %d", &kind, &dev, &ino, &size, &mtime,
+				    &cnt)) == NULL || *e != 0 || kind != mb->kind || cnt < 0 || cnt > st.st_size / 16)
 					goto bad;
+				count = cnt;
 				mb_reserve(mb, count + 16);
 			} else if (n == count) {
-				if (sscanf(line, "end %llx%n", &h, &k) != 1 || line[k] != 0 || h != sum)
+				if ((e = str_scan(line, "end %x", &h)) == NULL || *e != 0 || h != sum)
 					goto bad;
 				done = 1;
 			} else {

@@ -53,7 +53,7 @@ void
 mf_addrlist(Arena *ar, char *v, Str *s)
 {
 	char *lt, *gt, *one, *q, *c;
-	int inq, depth, run, after = 0;
+	int inq, depth, run, after = 0, angle = 0;
 	size_t i, st, j;
 
 	/* split at commas (and a group's ':' and ';') outside quotes, <> and
@@ -61,7 +61,7 @@ mf_addrlist(Arena *ar, char *v, Str *s)
 	 * (as Python's email package can write one encoded) */
 	for (i = st = 0, inq = depth = 0;; i++) {
 		run = 0;
-		if (!inq && v[i] == '>' && depth == 1) {
+		if (!inq && v[i] == '>' && depth == 1 && angle) {
 			for (j = i + 1; v[j] == ' ' || v[j] == '\t'; j++)
 				;
 			run = v[j] && v[j] != ',' && v[j] != ';' && v[j] != '(';
@@ -91,15 +91,16 @@ mf_addrlist(Arena *ar, char *v, Str *s)
 			if (v[i] == 0)
 				break;
 			st = i + 1;
-			depth = 0;
+			depth = angle = 0;
 		} else if (v[i] == '\\' && v[i + 1] && (inq || depth > 0))
 			i++;
 		else if (v[i] == '"' && depth == 0)
 			inq = !inq;
-		else if (!inq && (v[i] == '<' || v[i] == '('))
+		else if (!inq && (v[i] == '<' || v[i] == '(')) {
+			angle |= depth == 0 && v[i] == '<';	/* an angle address, not in a comment */
 			depth++;
-		else if (!inq && (v[i] == '>' || v[i] == ')') && depth > 0)
-			depth--;
+		} else if (!inq && (v[i] == '>' || v[i] == ')') && depth > 0 && --depth == 0)
+			angle = 0;
 	}
 }
 

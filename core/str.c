@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,4 +271,53 @@ str_num(Str *s, uint64_t v, int base)
 		b[--i] = "0123456789abcdef"[v % base];
 	while ((v /= base) > 0);
 	str_addn(s, b + i, sizeof b - i);
+}
+
+const char *
+str_scan(const char *s, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t v;
+	int w, neg, base, d, k;
+	char c, *out;
+
+	va_start(ap, fmt);
+	for (; *fmt && s; fmt++) {
+		if (*fmt == ' ') {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			continue;
+		}
+		if (*fmt != '%') {
+			if (*s++ != *fmt)
+				s = NULL;
+			continue;
+		}
+		w = fmt[1] >= '1' && fmt[1] <= '9' ? *++fmt - '0' : 0;
+		if ((c = *++fmt) == 'c') {
+			out = va_arg(ap, char *);
+			for (k = 0; s && k < (w ? w : 1); k++)
+				if ((out[k] = *s++) == 0)
+					s = NULL;
+			continue;
+		}
+		while (*s == ' ' || *s == '\t')
+			s++;
+		neg = c == 'd' && *s == '-';
+		s += neg || (c == 'd' && *s == '+');
+		base = c == 'x' ? 16 : 10;
+		for (v = 0, k = 0; (w == 0 || k < w) && (d = hexdigit(*s)) >= 0 && d < base; k++, s++) {
+			if (v > (UINT64_MAX - d) / base)
+				break;
+			v = v * base + d;
+		}
+		if (k == 0 || (w == 0 && hexdigit(*s) >= 0 && hexdigit(*s) < base))
+			s = NULL;	/* no digits, or too many */
+		else if (c == 'd')
+			*va_arg(ap, int64_t *) = neg ? -(int64_t)v : (int64_t)v;
+		else
+			*va_arg(ap, uint64_t *) = v;
+	}
+	va_end(ap);
+	return s;
 }

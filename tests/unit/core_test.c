@@ -408,3 +408,20 @@ TEST(logmsg_kept)
 	close(fd);
 	unsetenv("UPASROOT");
 }
+
+TEST(core_str_scan)
+{
+	uint64_t a, b, c;
+	int64_t d;
+	char m[4] = { 0 };
+	const char *e;
+
+	e = str_scan("upas-idx 1 12  34 -5 rest", "upas-idx 1 %u %x %d", &a, &b, &d);
+	CHECK(e != NULL && a == 12 && b == 0x34 && d == -5 && strcmp(e, " rest") == 0);
+	e = str_scan(" 2-Jan-2023 10:09:08 +0130", "%2u-%3c-%4u %2u:%2u:%2u %c%4u", &a, m, &b, &c, &c, &c, m + 3, &c);
+	CHECK(e != NULL && *e == 0 && a == 2 && memcmp(m, "Jan+", 4) == 0 && b == 2023 && c == 130);
+	CHECK(str_scan("end ", "end %x", &a) == NULL);				/* no digits */
+	CHECK(str_scan("n 99999999999999999999", "n %u", &a) == NULL);		/* too big */
+	CHECK(str_scan("n 1", "m %u", &a) == NULL);				/* not the literal */
+	CHECK(str_scan("x", "x%c", m) == NULL);					/* no character */
+}

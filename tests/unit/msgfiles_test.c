@@ -99,12 +99,12 @@ TEST(msgfiles_addrlist)
 {
 	Arena ar = { 0 };
 	Str s = { 0 };
-	char v[] = "A <a@x.org> =?utf-8?q?=2C?= B <b@x.org>, <c@x.org> (note), \"d, e\" <d@x.org> =?utf-8?q?=2C?= e@x.org, f@x.org";
+	char v[] = "A <a@x.org> =?utf-8?q?=2C?= B <b@x.org>, <c@x.org> (note), \"d, e\" <d@x.org> =?utf-8?q?=2C?= e@x.org, f@x.org (x > y), Jo <j@x.org> (a > b), k@x.org";
 
 	/* an angle address with words after it and no comma ends there */
 	mf_addrlist(&ar, v, &s);
 	str_addc(&s, 0);
-	CHECKSTR(s.p, "a@x.org b@x.org c@x.org d@x.org e@x.org f@x.org");
+	CHECKSTR(s.p, "a@x.org b@x.org c@x.org d@x.org e@x.org f@x.org j@x.org k@x.org");
 	str_free(&s);
 	arena_free(&ar);
 }
