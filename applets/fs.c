@@ -29,6 +29,7 @@
 #include "msg.h"
 #include "msgfiles.h"
 #include "imap.h"
+#include "remote.h"
 
 enum {
 	MAXPARTS = 1000,	/* parts of one message in the tree */
@@ -65,6 +66,9 @@ struct Box {
 	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
 	int hit;		/* the mailbox changed */
 	int slot;		/* the box's number in G.wd, 1 to 255 */
+	Remote *rm;		/* a POP account: the mailbox is its local copy */
+	int64_t due;		/* ms: the account's next sync */
+	int deleted;		/* messages the tree deleted this run */
 	int made, gone;
 };
 
@@ -93,6 +97,7 @@ static struct {
 	size_t nctl;
 	int ctlskip;		/* in a line too long */
 	int inctl;		/* doing a ctl command */
+	int refresh;		/* -r: seconds between syncs of a remote mailbox */
 } G;
 
 static int
@@ -535,7 +540,7 @@ fromtree(Box *b, int nold)
 	if (missing > 0 && !(missing == known0 && known0 > 1)) {
 		for (i = 0; i < mb_count(b->mb); i++)
 			if (gone[i])
-				mb_setflags(b->mb, i, MF_DELETED, 0);
+				mb_setflags(b->mb, i, MF_DELETED, 0), b->deleted++;
 		changed = 1;
 	}
 	free(gone);
@@ -961,6 +966,24 @@ run(Box *b)
 		b->treechanged = 0;
 	if (G.verbose)
 		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
+	if (b->rm && b->deleted)
+		b->due = 0;	/* the tree's deletions to the server soon */
+	b->deleted = 0;
+}
+
+/* A POP account into its local copy; errors reported. 0 or -1. */
+static int
+popsync(const Remote *rm, const char *path)
+{
+	int got, gone;
+
+	if (pop_sync(rm, G.login, path, &got, &gone) < 0) {
+		fprintf(stderr, "fs: %s: %s\n", rm->host, lasterr());
+		return -1;
+	}
+	if (G.verbose)
+		fprintf(stderr, "fs: %s: %d fetched, %d deleted on the server\n", rm->host, got, gone);
+	return 0;
 }
 
 /* mkdir -p, each level 0700, no link followed. */
@@ -1060,6 +1083,7 @@ closebox(Box *b, int rm)
 	free(b->v);
 	free(b->name);
 	free(b->path);
+	free(b->rm);
 	free(b);
 }
 
@@ -1073,11 +1097,25 @@ openbox(const char *file, const char *name, int *bad)
 {
 	char path[LIM_PATHNAME];
 	const char *base;
+	Remote rm;
 	Box *b, *o;
 	int slot = 1, i;
 
 	*bad = 0;
-	if (boxpath(path, sizeof path, file) < 0) {
+	if ((i = remote_parse(file, &rm)) != 0) {
+		if (i < 0 || rm.proto != RM_POP || remote_cache(&rm, G.login, path, sizeof path) < 0) {
+			if (i > 0)
+				seterr("%s: %s", file, rm.proto != RM_POP ? "IMAP accounts are not kept yet" : "name too long");
+			G.exit = EX_USAGE;
+			return NULL;
+		}
+		/* the account into its copy; when it cannot be reached, -x fails
+		 * and the daemon goes on with the copy as it is */
+		if (popsync(&rm, path) < 0 && (!G.daemon || mb_type(path) != MB_MAILDIR)) {
+			G.exit = EX_UNAVAILABLE;
+			return NULL;
+		}
+	} else if (boxpath(path, sizeof path, file) < 0) {
 		seterr("%s: name too long", file);
 		G.exit = EX_USAGE;
 		return NULL;
@@ -1122,6 +1160,11 @@ openbox(const char *file, const char *name, int *bad)
 	}
 	b->name = xstrdup(base);
 	b->path = xstrdup(path);
+	if (rm.proto) {
+		b->rm = xmalloc(sizeof rm);
+		*b->rm = rm;
+		b->due = now_ms() + G.refresh * 1000LL;
+	}
 	b->wbox = b->wmail[0] = b->wmail[1] = -1;
 	snprintf(b->boxdir, sizeof b->boxdir, "%s/%s", G.top, base);
 	b->link = G.boxes;
@@ -1159,6 +1202,11 @@ openbox(const char *file, const char *name, int *bad)
 	b->quiet = 0;
 	if (G.verbose)
 		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
+	if (b->rm && b->deleted)
+		b->due = 0;	/* the tree's deletions to the server soon */
+	if (b->rm && b->deleted && !G.daemon && popsync(b->rm, b->path) < 0)
+		*bad = 1;
+	b->deleted = 0;
 	return b;
 }
 
@@ -1694,6 +1742,12 @@ serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	while (!stop) {
 		ctlcheck();
+		/* remote accounts due: their copies change, inotify tells */
+		for (b = G.boxes; b; b = b->link)
+			if (b->rm && b->due <= now_ms()) {
+				popsync(b->rm, b->path);
+				b->due = now_ms() + G.refresh * 1000LL;
+			}
 		pf[0].fd = G.watch;
 		pf[1].fd = G.ctl;
 		pf[0].events = pf[1].events = POLLIN;
@@ -1727,7 +1781,8 @@ fs_main(int argc, char **argv)
 
 	G.login = mime_login();
 	G.watch = G.ctl = -1;
-	while ((c = getopt(argc, argv, "bc:f:m:npxv")) != -1) {
+	G.refresh = 60;
+	while ((c = getopt(argc, argv, "bc:f:m:npr:xv")) != -1) {
 		switch (c) {
 		case 'b':
 			G.announce = 1;
@@ -1746,6 +1801,10 @@ fs_main(int argc, char **argv)
 			break;
 		case 'p':
 			G.noplumb = 1;
+			break;
+		case 'r':
+			if ((G.refresh = atoi(optarg)) < 1 || G.refresh > 86400)
+				usage();
 			break;
 		case 'x':
 			once = 1;

@@ -499,11 +499,10 @@ b64(Str *out, const void *p, size_t n)
 static int
 authenticate(void)
 {
-	char owner[LIM_AUTHUSER + 1], hex[33], chal[LIM_AUTHDEC + 1];
-	unsigned char mac[16];
+	char owner[LIM_AUTHUSER + 1];
 	Str s = {0}, t = {0};
 	Key k;
-	int r, i;
+	int r;
 
 	snprintf(owner, sizeof owner, "%s", S.user ? S.user : geteuid() == 0 ? "root" : queue_user());
 	r = keys_find(owner, "smtp", S.h->name, S.user, &k);
@@ -519,15 +518,7 @@ authenticate(void)
 	if (has("CRAM-MD5")) {
 		r = cmd("AUTH CRAM-MD5");
 		if (r == 334) {
-			str_reset(&s);
-			msg_b64dec(S.reply + 4, strlen(S.reply + 4), &s);
-			snprintf(chal, sizeof chal, "%.*s", (int)s.n, s.p ? s.p : "");
-			hmac_md5(k.password, strlen(k.password), chal, strlen(chal), mac);
-			for (i = 0; i < 16; i++)
-				snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-			str_reset(&s);
-			str_fmt(&s, "%s %s", k.user, hex);
-			b64(&t, s.p, s.n);
+			cram_md5(&t, k.user, k.password, S.reply + 4);
 			r = cmd("%s", t.p);
 		}
 	} else if (has("LOGIN")) {

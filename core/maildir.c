@@ -18,7 +18,9 @@
 #include <unistd.h>
 #include "mbox.h"
 
-/* "secs.MusecPpidQcountRrandom.host", host with '/' and ':' escaped. */
+const char *maildir_tag;
+
+/* "secs.MusecPpidQcountRrandom[tag].host", host with '/' and ':' escaped. */
 static void
 uniqname(char *buf, size_t n)
 {
@@ -41,8 +43,8 @@ uniqname(char *buf, size_t n)
 			*o++ = host[i];
 	}
 	*o = 0;
-	snprintf(buf, n, "%lld.M%06ldP%ldQ%uR%08x.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	    (long)getpid(), ++count, r, h);
+	snprintf(buf, n, "%lld.M%06ldP%ldQ%uR%08x%s.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	    (long)getpid(), ++count, r, maildir_tag ? maildir_tag : "", h);
 }
 
 int

@@ -192,6 +192,7 @@ int mdir_read(Mailbox *mb, Mmsg *m, Str *out);
 int mdir_sync(Mailbox *mb);
 int mb_flockdir(int fd, const char *path);
 int maildir_append(const char *path, const char *msg, size_t n);
+extern const char *maildir_tag;	/* set: in the next name maildir_append makes (no '/', ':' or '.') */
 int maildir_scan(Mailbox *mb);
 int maildir_read(Mailbox *mb, Mmsg *m, Str *out);
 char *maildir_sender(Mailbox *mb, Mmsg *m);

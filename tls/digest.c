@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bearssl.h>
+#include "core.h"
 #include "digest.h"
+#include "mimeenc.h"
+#include "msg.h"
 
 void
 hmac_md5(const void *key, size_t kn, const void *msg, size_t mn, unsigned char out[16])
@@ -160,4 +163,24 @@ sha_crypt(const char *pass, const char *setting, char *out, size_t n)
 		o = b64put(o, a[31] << 8 | a[30], 3);
 	*o = 0;
 	return out;
+}
+
+void
+cram_md5(Str *out, const char *user, const char *secret, const char *b64chal)
+{
+	Str chal = { 0 }, s = { 0 };
+	unsigned char mac[16];
+	int i;
+
+	msg_b64dec(b64chal, strlen(b64chal), &chal);
+	hmac_md5(secret, strlen(secret), chal.p ? chal.p : "", chal.n, mac);
+	str_fmt(&s, "%s ", user);
+	for (i = 0; i < 16; i++)
+		str_fmt(&s, "%02x", mac[i]);
+	mime_base64(out, s.p, s.n, 0);
+	if (out->n > 0 && out->p[out->n - 1] == '\n')
+		out->p[--out->n] = 0;
+	str_free(&chal);
+	explicit_bzero(s.p, s.cap);
+	str_free(&s);
 }

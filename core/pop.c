@@ -1,0 +1,534 @@
+/*
+ * Remote mailboxes: the names (remote_parse), their local copies, and the
+ * POP3 client that keeps a copy in step with its account (RFC 1939, 2449
+ * CAPA, 2595 STLS, 5034 AUTH; upas.md §3, Mailbox kinds).
+ *
+ * The copy is a Maildir. Each message fetched carries in its file name a
+ * tag made from its UIDL ("-p" and 16 hex digits of its SHA-1), and
+ * COPY/.pop lists the UIDLs fetched: a UIDL listed whose tag is gone was
+ * deleted here and is deleted on the server; one not listed is fetched,
+ * unless its tag is there already (fetched whole before a crash cut the
+ * session). Nothing is deleted on the server but what was deleted here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core.h"
+#include "digest.h"
+#include "keys.h"
+#include "mbox.h"
+#include "mimeenc.h"
+#include "remote.h"
+#include "tls.h"
+
+enum {
+	LIM_POPLINE = 1024,	/* a response line (RFC 2449: 512) */
+	LIM_POPMSGS = 1 << 20,	/* messages of one account */
+	POP_IDLE = 120,		/* seconds a response may take */
+};
+
+static const struct {
+	const char *name;
+	int proto, tls, apop;
+} forms[] = {
+	{ "pop", RM_POP, RT_MAY, 0 }, { "apop", RM_POP, RT_MAY, 1 },
+	{ "pops", RM_POP, RT_IMPLICIT, 0 }, { "apops", RM_POP, RT_IMPLICIT, 1 },
+	{ "poptls", RM_POP, RT_STARTTLS, 0 }, { "apoptls", RM_POP, RT_STARTTLS, 1 },
+	{ "popnotls", RM_POP, RT_NONE, 0 }, { "apopnotls", RM_POP, RT_NONE, 1 },
+	{ "imap", RM_IMAP, RT_MAY, 0 }, { "imaps", RM_IMAP, RT_IMPLICIT, 0 },
+};
+
+int
+remote_parse(const char *name, Remote *r)
+{
+	char buf[LIM_PATHNAME], *w[4], *p, *c;
+	size_t i;
+	int n;
+
+	memset(r, 0, sizeof *r);
+	if (name[0] != '/' || snprintf(buf, sizeof buf, "%s", name + 1) >= (int)sizeof buf)
+		return 0;
+	for (n = 0, p = buf; n < 4 && p; n++)
+		w[n] = strsep(&p, "/");
+	for (i = 0; i < nelem(forms) && strcmp(w[0], forms[i].name) != 0; i++)
+		;
+	if (i == nelem(forms) || n < 2)
+		return 0;
+	r->proto = forms[i].proto;
+	r->tls = forms[i].tls;
+	r->apop = forms[i].apop;
+	if (w[1][0] == '[' && (c = strchr(w[1], ']')) != NULL) {	/* [v6]:port */
+		*c++ = 0;
+		memmove(w[1], w[1] + 1, strlen(w[1] + 1) + 1);
+		c = *c == ':' ? c + 1 : NULL;
+	} else if ((c = strchr(w[1], ':')) != NULL)
+		*c++ = 0;
+	if (w[1][0] == 0 || strlen(w[1]) > LIM_DOMAIN || !name_ok(w[1]) ||
+	    (c && (strlen(c) == 0 || strlen(c) >= sizeof r->port || strspn(c, "0123456789") != strlen(c))) ||
+	    (n > 2 && (strlen(w[2]) > LIM_AUTHUSER || !name_ok(w[2]))) ||
+	    (n > 3 && (r->proto != RM_IMAP || p != NULL || strlen(w[3]) >= sizeof r->box || !name_ok(w[3])))) {
+		seterr("%s: not a remote mailbox (/%s/host[:port]%s)", name, forms[i].name,
+		    r->proto == RM_IMAP ? "[/user[/box]]" : "[/user]");
+		return -1;
+	}
+	snprintf(r->host, sizeof r->host, "%s", w[1]);
+	snprintf(r->port, sizeof r->port, "%s", c ? c : "");
+	if (n > 2)
+		snprintf(r->user, sizeof r->user, "%s", w[2]);
+	if (n > 3)
+		snprintf(r->box, sizeof r->box, "%s", w[3]);
+	return 1;
+}
+
+int
+remote_cache(const Remote *r, const char *login, char *buf, size_t n)
+{
+	char name[LIM_DOMAIN + LIM_AUTHUSER + LIM_PATHNAME + 16];
+
+	snprintf(name, sizeof name, "%s.%s%s%s%s%s", r->proto == RM_POP ? "pop" : "imap", r->host,
+	    r->user[0] ? "." : "", r->user, r->box[0] ? "." : "", r->box);
+	return upas_path(buf, n, "box", login, name, NULL);
+}
+
+typedef struct Pop {
+	Conn c;
+	Bio b;
+	char line[LIM_POPLINE];
+	const char *host;
+	int tls;
+	int stls, uidl, sasl;	/* CAPA */
+	char mechs[256];
+} Pop;
+
+/* One response line: 1 +OK, 0 -ERR, -1 the connection failed. */
+static int
+reply(Pop *p)
+{
+	ssize_t n = bio_line(&p->b, p->line, sizeof p->line);
+
+	if (n <= 0) {
+		seterr("%s: %s", p->host, n == BIO_LONG ? "response line too long" : "connection lost");
+		return -1;
+	}
+	bio_chomp(p->line, &n);
+	if (strncmp(p->line, "+OK", 3) == 0)
+		return 1;
+	if (strncmp(p->line, "-ERR", 4) == 0 || strncmp(p->line, "+ ", 2) == 0 || strcmp(p->line, "+") == 0)
+		return p->line[0] == '+' ? 2 : 0;
+	seterr("%s: not POP3: %.80s", p->host, p->line);
+	return -1;
+}
+
+static int
+cmd(Pop *p, const char *fmt, const char *arg)
+{
+	if (bio_printf(&p->b, fmt, arg) < 0 || bio_puts(&p->b, "\r\n") < 0 || bio_flush(&p->b) < 0) {
+		seterr("%s: connection lost", p->host);
+		return -1;
+	}
+	return reply(p);
+}
+
+/* A command's failure in lasterr: what the server said. */
+static int
+refused(Pop *p, const char *what)
+{
+	seterr("%s: %s: %.200s", p->host, what, p->line);
+	return -1;
+}
+
+/*
+ * A multi-line response's body, dot-stuffing undone and CRLF made LF, into
+ * out (at most max octets); 0, or -1.
+ */
+static int
+multiline(Pop *p, Str *out, size_t max)
+{
+	int c, bol = 1, dot = 0;
+
+	for (;;) {
+		if ((c = bio_getc(&p->b)) < 0) {
+			seterr("%s: connection lost", p->host);
+			return -1;
+		}
+		if (bol && c == '.' && !dot) {
+			dot = 1;	/* stuffing, or the end */
+			continue;
+		}
+		if (dot && bol) {
+			if (c == '\r')
+				continue;
+			if (c == '\n')
+				return 0;
+		}
+		bol = dot = 0;
+		if (c == '\r') {
+			if ((c = bio_getc(&p->b)) != '\n') {
+				str_addc(out, '\r');
+				if (c < 0)
+					continue;
+			}
+		}
+		if (c == '\n')
+			bol = 1;
+		str_addc(out, c);
+		if (out->n > max) {
+			seterr("%s: message larger than %zu octets", p->host, max);
+			return -1;
+		}
+	}
+}
+
+static void
+capa(Pop *p)
+{
+	Str s = { 0 };
+	char *l, *e;
+
+	p->stls = p->uidl = p->sasl = 0;
+	p->mechs[0] = 0;
+	if (cmd(p, "CAPA", NULL) != 1 || multiline(p, &s, 64 << 10) < 0) {
+		str_free(&s);
+		return;
+	}
+	str_addc(&s, 0);
+	for (l = s.p; l && *l; l = e) {
+		if ((e = strchr(l, '\n')) != NULL)
+			*e++ = 0;
+		if (strcasecmp(l, "STLS") == 0)
+			p->stls = 1;
+		else if (strcasecmp(l, "UIDL") == 0)
+			p->uidl = 1;
+		else if (strncasecmp(l, "SASL ", 5) == 0)
+			snprintf(p->mechs, sizeof p->mechs, " %s ", l + 5);
+	}
+	str_free(&s);
+}
+
+static void
+trust(Tlstrust *t, char *pins, char *ca, size_t n)
+{
+	memset(t, 0, sizeof *t);
+	if (upas_path(pins, n, "lib", "tls", "mail", NULL) == 0 && access(pins, R_OK) == 0)
+		t->pins = pins;
+	if (upas_path(ca, n, "lib", "tls", "ca.pem", NULL) == 0 && access(ca, R_OK) == 0)
+		t->cafile = ca;
+	else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
+		t->cafile = "/etc/ssl/certs/ca-certificates.crt";
+}
+
+/* Connect, TLS as the form asks, log in. 0 or -1. */
+static int
+login(Pop *p, const Remote *r, const char *owner)
+{
+	char dialstr[LIM_DOMAIN + 32], pins[LIM_PATHNAME], ca[LIM_PATHNAME], hex[33], stamp[LIM_POPLINE], *ts, *te;
+	unsigned char mac[16];
+	Tlstrust t;
+	Str s = { 0 };
+	Key k;
+	int fd, i, rc = -1;
+
+	snprintf(dialstr, sizeof dialstr, strchr(r->host, ':') ? "tcp![%s]!%s" : "tcp!%s!%s", r->host,
+	    r->port[0] ? r->port : r->tls == RT_IMPLICIT ? "pop3s" : "pop3");
+	if ((fd = dial(dialstr, "pop3", LIM_DIAL * 1000)) < 0)
+		return -1;
+	conn_init(&p->c, fd, fd);
+	p->c.timeout = POP_IDLE * 1000;
+	bio_init(&p->b, &p->c);
+	p->host = r->host;
+	trust(&t, pins, ca, sizeof pins);
+	if (r->tls == RT_IMPLICIT && tls_client(&p->c, r->host, &t) < 0)
+		return -1;
+	p->tls = r->tls == RT_IMPLICIT;
+	if ((i = reply(p)) != 1)
+		return i < 0 ? -1 : refused(p, "greeting");
+	/* APOP's timestamp, before anything else is read into line */
+	ts = strchr(p->line, '<');
+	te = ts ? strchr(ts, '>') : NULL;
+	snprintf(stamp, sizeof stamp, "%.*s", ts && te ? (int)(te - ts + 1) : 0, ts ? ts : "");
+	capa(p);
+	if (!p->tls && r->tls != RT_NONE && (p->stls || r->tls == RT_STARTTLS)) {
+		if ((i = cmd(p, "STLS", NULL)) != 1) {
+			rc = i < 0 ? -1 : refused(p, "STLS");
+			goto out;
+		}
+		if (tls_starttls_client(&p->b, r->host, &t) < 0)
+			goto out;
+		p->tls = 1;
+		capa(p);	/* RFC 2595 §4: what was said before counts for nothing */
+	}
+	if (r->tls == RT_STARTTLS && !p->tls) {
+		seterr("%s: no STLS", r->host);
+		goto out;
+	}
+	if ((i = keys_find(owner, "pop3", r->host, r->user[0] ? r->user : NULL, &k)) <= 0) {
+		if (i == 0)
+			seterr("%s: no key proto=pass service=pop3 server=%s in %s's keys", r->host, r->host, owner);
+		goto out;
+	}
+	if (r->apop) {
+		if (stamp[0] == 0) {
+			seterr("%s: APOP: the greeting has no timestamp", r->host);
+			goto wipe;
+		}
+		str_adds(&s, stamp);
+		str_adds(&s, k.password);
+		md5(s.p, s.n, mac);
+		for (i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		str_reset(&s);
+		str_fmt(&s, "%s %s", k.user, hex);
+		i = cmd(p, "APOP %s", s.p);
+	} else if (strcasestr(p->mechs, " CRAM-MD5 ") != NULL) {
+		if ((i = cmd(p, "AUTH CRAM-MD5", NULL)) == 2) {
+			str_reset(&s);
+			cram_md5(&s, k.user, k.password, p->line + 1 + (p->line[1] == ' '));
+			i = cmd(p, "%s", s.p);
+		}
+	} else if (p->tls || r->tls == RT_NONE) {
+		if ((i = cmd(p, "USER %s", k.user)) == 1)
+			i = cmd(p, "PASS %s", k.password);
+	} else {
+		seterr("%s: no APOP, no CRAM-MD5 and no TLS: the password is not sent in the clear"
+		    " (/popnotls/ sends it)", r->host);
+		goto wipe;
+	}
+	if (i == 1)
+		rc = 0;
+	else if (i >= 0)
+		refused(p, "login");
+wipe:
+	keys_wipe(&k);
+out:
+	if (s.p)
+		explicit_bzero(s.p, s.cap);
+	str_free(&s);
+	return rc;
+}
+
+/* The tag of a UIDL in a message's file name. */
+static void
+tag(const char *uidl, char *out)
+{
+	unsigned char h[20];
+	int i;
+
+	sha1(uidl, strlen(uidl), h);
+	out[0] = '-';
+	out[1] = 'p';
+	for (i = 0; i < 8; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", h[i]);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+has(char **v, int n, const char *s)
+{
+	return n > 0 && bsearch(&s, v, n, sizeof *v, cmpstr) != NULL;
+}
+
+/* COPY/.pop: "upas-pop 1", then a UIDL a line (str_word); sorted into *v. */
+static int
+loadstate(const char *cache, char ***v)
+{
+	char path[LIM_PATHNAME + 8], *t, *l, *e, *o, *r;
+	size_t len;
+	int n = 0, a = 0;
+
+	*v = NULL;
+	snprintf(path, sizeof path, "%s/.pop", cache);
+	if ((t = readfile(path, 64 << 20, &len)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (strncmp(t, "upas-pop 1\n", 11) == 0)
+		for (l = t + 11; (e = strchr(l, '\n')) != NULL; l = e + 1) {
+			*e = 0;
+			for (o = r = l; *r; r++)	/* %XX undone */
+				if (*r == '%' && hexdigit(r[1]) >= 0 && hexdigit(r[2]) >= 0) {
+					*o++ = hexdigit(r[1]) * 16 + hexdigit(r[2]);
+					r += 2;
+				} else
+					*o++ = *r;
+			*o = 0;
+			if (n == a)
+				*v = xrealloc(*v, (a = a ? 2 * a : 64) * sizeof **v);
+			(*v)[n++] = xstrdup(l);
+		}
+	free(t);
+	if (n > 1)
+		qsort(*v, n, sizeof **v, cmpstr);
+	return n;
+}
+
+static int
+savestate(const char *cache, char **v, int n)
+{
+	char path[LIM_PATHNAME + 8], tmp[LIM_PATHNAME + 16];
+	Str s = { 0 };
+	int fd, i, r = -1;
+
+	str_adds(&s, "upas-pop 1\n");
+	for (i = 0; i < n; i++)
+		if (v[i] != NULL) {
+			str_word(&s, v[i]);
+			str_addc(&s, '\n');
+		}
+	snprintf(path, sizeof path, "%s/.pop", cache);
+	snprintf(tmp, sizeof tmp, "%s/.pop.tmp", cache);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0 &&
+	    fd_writeall(fd, s.p, s.n) == 0 && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, path) == 0 &&
+	    mb_fsyncparent(path) == 0)
+		r = 0;
+	else
+		seterr("%s:", path);
+	str_free(&s);
+	return r;
+}
+
+/* A Maildir at path, made when missing. */
+static int
+mkcopy(const char *path)
+{
+	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
+	char p[LIM_PATHNAME + 8];
+	size_t i;
+
+	for (i = 0; i < nelem(sub); i++) {
+		snprintf(p, sizeof p, "%s%s", path, sub[i]);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			seterr("%s:", p);
+			return -1;
+		}
+	}
+	return mb_fsyncparent(path);
+}
+
+int
+pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *gone)
+{
+	Pop *p = xmalloc(sizeof *p);
+	char **state = NULL, **uidl = NULL, **local = NULL, tg[24], id[MB_IDLEN], *sp;
+	unsigned *num = NULL;
+	Str s = { 0 };
+	Mailbox *mb = NULL;
+	int nstate = 0, n = 0, a = 0, nlocal = 0, i, k, rc = -1, *dele = NULL, ndele = 0;
+	unsigned long m;
+
+	*got = *gone = 0;
+	memset(p, 0, sizeof *p);
+	p->c.close = NULL;
+	if (mkcopy(cache) < 0 || (nstate = loadstate(cache, &state)) < 0 || (mb = mb_open(cache, MB_RDONLY)) == NULL)
+		goto out;
+	/* the tags the copy holds */
+	local = xmalloc((mb_count(mb) + 1) * sizeof *local);
+	for (i = 0; i < mb_count(mb); i++)
+		if ((sp = strstr(mb_id(mb, i, id), "-p")) != NULL && strlen(sp) >= 18)
+			local[nlocal++] = xstrndup(sp, 18);
+	if (nlocal > 1)
+		qsort(local, nlocal, sizeof *local, cmpstr);
+	mb_close(mb);
+	mb = NULL;
+	if (login(p, r, login_) < 0)
+		goto out;
+	if ((i = cmd(p, "UIDL", NULL)) != 1) {
+		if (i == 0)
+			refused(p, "UIDL (a server without it cannot be kept in step)");
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = bio_line(&p->b, p->line, sizeof p->line);
+
+		if (len <= 0) {
+			seterr("%s: UIDL: %s", r->host, len == BIO_LONG ? "line too long" : "connection lost");
+			goto out;
+		}
+		bio_chomp(p->line, &len);
+		if (strcmp(p->line, ".") == 0)
+			break;
+		m = strtoul(p->line, &sp, 10);
+		while (*sp == ' ')
+			sp++;
+		if (m == 0 || sp == p->line || *sp == 0 || strlen(sp) > LIM_UIDL || strchr(sp, ' ') || n >= LIM_POPMSGS) {
+			seterr("%s: UIDL: a bad line: %.80s", r->host, p->line);
+			goto out;
+		}
+		if (n == a) {
+			a = a ? 2 * a : 256;
+			uidl = xrealloc(uidl, a * sizeof *uidl);
+			num = xrealloc(num, a * sizeof *num);
+		}
+		uidl[n] = xstrdup(sp);
+		num[n++] = m;
+	}
+	dele = xmalloc((n + 1) * sizeof *dele);
+	for (k = 0; k < n; k++) {
+		tag(uidl[k], tg);
+		if (has(local, nlocal, tg))
+			continue;	/* here (perhaps fetched before a crash) */
+		if (has(state, nstate, uidl[k])) {
+			/* fetched, then deleted here */
+			snprintf(tg, sizeof tg, "%u", num[k]);
+			if ((i = cmd(p, "DELE %s", tg)) != 1) {
+				if (i == 0)
+					refused(p, "DELE");
+				goto out;
+			}
+			dele[ndele++] = k;
+			continue;
+		}
+		snprintf(id, sizeof id, "%u", num[k]);
+		if ((i = cmd(p, "RETR %s", id)) != 1) {
+			if (i == 0)
+				refused(p, "RETR");
+			goto out;
+		}
+		str_reset(&s);
+		if (multiline(p, &s, LIM_MBOXMSG) < 0)
+			goto out;
+		maildir_tag = tg;
+		i = maildir_append(cache, s.p ? s.p : "", s.n);
+		maildir_tag = NULL;
+		if (i < 0)
+			goto out;
+		(*got)++;
+	}
+	if ((i = cmd(p, "QUIT", NULL)) != 1) {
+		if (i == 0)
+			refused(p, "QUIT (nothing deleted)");
+		goto out;
+	}
+	/* what the server has and the copy had or has now; the deleted go */
+	for (k = 0; k < ndele; k++) {
+		free(uidl[dele[k]]);
+		uidl[dele[k]] = NULL;
+	}
+	*gone = ndele;
+	rc = savestate(cache, uidl, n);
+out:
+	if (p->c.close != NULL)
+		p->c.close(&p->c);
+	for (i = 0; i < nstate; i++)
+		free(state[i]);
+	for (i = 0; i < n; i++)
+		free(uidl[i]);
+	for (i = 0; i < nlocal; i++)
+		free(local[i]);
+	free(state);
+	free(uidl);
+	free(num);
+	free(local);
+	free(dele);
+	free(p);
+	str_free(&s);
+	return rc;
+}

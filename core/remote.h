@@ -1,0 +1,40 @@
+/*
+ * Remote mailboxes as upas/fs names them (upas.md §3, Mailbox kinds):
+ * /pop/host[/user] and its TLS and APOP forms, /imap/host[/user[/box]]
+ * and /imaps/. A remote mailbox is kept as a local copy, a Maildir in
+ * ROOT/box/LOGIN (pop.HOST[.USER]), which fs exports like any other.
+ */
+#ifndef UPAS_REMOTE_H
+#define UPAS_REMOTE_H
+
+#include "core.h"
+
+enum { RM_POP = 1, RM_IMAP };
+/* TLS: none (the form says notls), STARTTLS/STLS when offered, STARTTLS
+ * required, TLS from the start */
+enum { RT_NONE, RT_MAY, RT_STARTTLS, RT_IMPLICIT };
+
+typedef struct Remote {
+	int proto, tls, apop;
+	char host[LIM_DOMAIN + 1];
+	char port[16];		/* or "" */
+	char user[LIM_AUTHUSER + 1];	/* or "": the keys file's */
+	char box[LIM_PATHNAME];	/* IMAP: the mailbox ("" INBOX) */
+} Remote;
+
+/* 1 a remote mailbox (r filled), 0 a local one, -1 a remote name
+ * malformed (lasterr). Host may carry a port: host:port, [v6]:port. */
+int remote_parse(const char *name, Remote *r);
+/* Its local copy: ROOT/box/LOGIN/pop.HOST[.USER] (imap.HOST[.USER][.BOX]). */
+int remote_cache(const Remote *r, const char *login, char *buf, size_t n);
+/*
+ * Bring the local copy (a Maildir, made when missing) and the POP3 account
+ * together: messages whose UIDL is new are fetched (each durably, as a
+ * delivery), messages fetched before and since deleted from the copy are
+ * deleted on the server (DELE, done at QUIT). Credentials from the keys file
+ * (service=pop3); APOP or CRAM-MD5 when offered, USER/PASS only under TLS or
+ * when the form says notls. 0 or -1 (lasterr; the copy stays as it was or
+ * with what was fetched whole). *got and *gone: the counts.
+ */
+int pop_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+#endif

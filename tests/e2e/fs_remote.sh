@@ -1,0 +1,198 @@
+#!/bin/sh
+# fs and remote mailboxes: a POP3 account kept as a local copy (a Maildir)
+# in the tree, against Dovecot's pop3 with TLS certificates made by openssl:
+# trusted by CA, by thumbprint, one untrusted refused with its thumbprint
+# named; APOP, CRAM-MD5, STLS, implicit TLS; UIDLs, so a restart fetches
+# nothing twice; a directory removed deletes the message on the server; a
+# server gone leaves the tree as it was.
+. "$(dirname "$0")/lib.sh"
+setup
+export TZ=UTC
+L=$(id -un)
+U=$UPASROOT/box/$L
+mkdir -p "$U" "$UPASROOT/lib/tls"
+DVPOP=/usr/lib/dovecot/pop3
+if [ ! -x /usr/sbin/dovecot ] || [ ! -x "$DVPOP" ]; then
+	notok "Dovecot's pop3 is installed (scripts/deps.sh test installs dovecot-pop3d)"
+	done_testing
+	exit
+fi
+
+# a CA and the server's certificate for localhost; a self-signed one nobody trusts
+openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=Test CA" -days 2 -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
+openssl req -new -newkey rsa:2048 -nodes -subj "/CN=pop.test" -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
+printf 'subjectAltName=DNS:pop.test,DNS:localhost\n' >"$T/srv.ext"
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+	-extfile "$T/srv.ext" -out "$T/srv.crt" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=evil" -days 2 -keyout "$T/evil.key" -out "$T/evil.crt" 2>/dev/null
+
+OWNER=$(id -u)
+[ "$OWNER" = 0 ] && OWNER=4242	# Dovecot will not be root for a user
+P=$(freeport)
+PS=$(freeport)
+D=$T/dv
+H=$D/home/alice
+mkdir -p "$D/run" "$H/Maildir/cur" "$H/Maildir/new" "$H/Maildir/tmp"
+chmod 711 "$T"	# Dovecot's auth process reads the users file as its own user
+chmod 755 "$D"
+printf 'alice:{PLAIN}alicepw:%s:%s::%s::userdb_mail=maildir:~/Maildir\n' "$OWNER" "$OWNER" "$H" >"$D/users"
+cat >"$D/dovecot.conf" <<EOF
+protocols = pop3
+listen = 127.0.0.1
+base_dir = $D/run
+state_dir = $D/run
+log_path = $D/log
+ssl = yes
+ssl_cert = <$T/srv.crt
+ssl_key = <$T/srv.key
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5 apop
+first_valid_uid = 0
+mail_uid = $OWNER
+mail_gid = $OWNER
+pop3_uidl_format = %g
+passdb {
+  driver = passwd-file
+  args = $D/users
+}
+userdb {
+  driver = passwd-file
+  args = $D/users
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = $P
+  }
+  inet_listener pop3s {
+    port = $PS
+    ssl = yes
+  }
+  chroot =
+}
+service anvil {
+  chroot =
+}
+EOF
+serverput() {	# serverput N SUBJECT: a message in alice's Maildir on the server
+	printf 'From: s%s@example.org\nTo: alice@example.org\nSubject: %s\nMessage-ID: <m%s@example.org>\n\nbody %s\n' \
+	    "$1" "$2" "$1" "$1" >"$H/Maildir/new/100000000$1.M1P1.pop.test"
+	chown "$OWNER:$OWNER" "$H/Maildir/new/100000000$1.M1P1.pop.test" 2>/dev/null
+	:
+}
+serverput 1 "first"
+serverput 2 "second"
+serverput 3 "third"
+chown -R "$OWNER:$OWNER" "$D/home" 2>/dev/null
+spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
+dvpid=$pid
+waitport $P && waitport $PS || notok "Dovecot listens"
+server() { find "$H/Maildir/cur" "$H/Maildir/new" -type f | wc -l; }
+
+printf 'key proto=pass service=pop3 server=localhost user=alice !password=alicepw\n' >"$U/keys"
+chmod 600 "$U/keys"
+cp "$T/ca.crt" "$UPASROOT/lib/tls/ca.pem"
+tree=$T/tree
+box=$tree/pop.localhost.alice
+
+out=$("$UPAS" fs -x -v -f "/pops/localhost:$PS/alice" -m "$tree" 2>&1)
+is "$?" 0 "fs -x on /pops/: implicit TLS, the server trusted by CA"
+like "$out" "3 fetched" "the three messages fetched"
+subjects() { for f in "$1"/*/subject; do cat "$f"; echo; done | sort | tr '\n' ' '; }
+is "$(subjects "$box")" "first second third " "and in the tree"
+check "the copy is a Maildir in the mail store" test -d "$U/pop.localhost.alice/cur"
+is "$(server)" 3 "the server keeps them"
+out=$("$UPAS" fs -x -v -f "/pops/localhost:$PS/alice" -m "$tree" 2>&1)
+like "$out" "0 fetched" "again: nothing fetched twice (UIDL)"
+k=$(grep -l '^second$' "$box"/*/subject | xargs dirname)
+rm -r "$k"
+out=$("$UPAS" fs -x -v -f "/pops/localhost:$PS/alice" -m "$tree" 2>&1)
+like "$out" "1 deleted on the server" "a message directory removed: the message deleted on the server"
+is "$(server)" 2 "the server has two left"
+check "not the others" sh -c "! grep -rq 'Subject: second' '$H/Maildir'"
+
+# STLS, the server trusted by its thumbprint alone
+rm "$UPASROOT/lib/tls/ca.pem"
+fp=$(openssl x509 -in "$T/srv.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+printf 'x509 sha256=%s\n' "$fp" >"$UPASROOT/lib/tls/mail"
+serverput 4 "fourth"
+out=$("$UPAS" fs -x -v -f "/poptls/localhost:$P/alice" -m "$T/tree2" 2>&1)
+is "$?" 0 "/poptls/: STLS, the server trusted by its thumbprint in lib/tls/mail"
+like "$out" "1 fetched" "one local copy of the account: only the new message fetched"
+is "$(subjects "$T/tree2/pop.localhost.alice")" "first fourth third " "a second tree of it"
+
+# an untrusted certificate is refused, named by its thumbprint
+PU=$(freeport)
+spawn openssl s_server -quiet -accept "$PU" -cert "$T/evil.crt" -key "$T/evil.key" 2>/dev/null
+waitport $PU
+efp=$(openssl x509 -in "$T/evil.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+out=$("$UPAS" fs -x -f "/pops/localhost:$PU/alice" -m "$T/tree3" 2>&1)
+st=$?
+check "an untrusted server is refused" test $st -ne 0
+like "$(echo "$out" | tr A-F a-f)" "sha256=$efp" "the error names its thumbprint as lib/tls/mail takes it"
+kill $pid
+
+# APOP and CRAM-MD5 without TLS; a wrong password
+cp "$T/ca.crt" "$UPASROOT/lib/tls/ca.pem"
+out=$("$UPAS" fs -x -v -f "/apopnotls/localhost:$P/alice" -m "$T/tree4" 2>&1)
+is "$?" 0 "/apopnotls/: APOP"
+like "$(cat "$D/log")" "user=<alice>, method=APOP" "Dovecot saw an APOP login"
+out=$("$UPAS" fs -x -v -f "/popnotls/localhost:$P/alice" -m "$T/tree5" 2>&1)
+is "$?" 0 "/popnotls/: CRAM-MD5, offered"
+like "$(grep 'Login:' "$D/log")" "user=<alice>, method=CRAM-MD5" "Dovecot saw a CRAM-MD5 login"
+printf 'key proto=pass service=pop3 server=localhost user=alice !password=wrong\n' >"$U/keys"
+out=$("$UPAS" fs -x -f "/pops/localhost:$PS/alice" -m "$T/tree5" 2>&1)
+check "a wrong password: an exit status" test $? -ne 0
+like "$out" "login: -ERR" "and what the server said"
+printf 'key proto=pass service=pop3 server=localhost user=alice !password=alicepw\n' >"$U/keys"
+
+# a server with no TLS and no CRAM-MD5: the password goes in the clear
+# only when the name says notls
+D2=$T/dv2
+P2=$(freeport)
+mkdir -p "$D2/run"
+chmod 755 "$D2"
+sed -e "s|$D/run|$D2/run|g; s|$D/log|$D2/log|; s|^ssl = yes|ssl = no|; /^ssl_/d; /pop3s/,/}/d" \
+    -e "s|auth_mechanisms = .*|auth_mechanisms = plain login|; s|port = $P\$|port = $P2|" \
+    "$D/dovecot.conf" >"$D2/dovecot.conf"
+spawn /usr/sbin/dovecot -F -c "$D2/dovecot.conf"
+waitport $P2 || notok "the second Dovecot listens"
+out=$("$UPAS" fs -x -f "/pop/localhost:$P2/alice" -m "$T/tree7" 2>&1)
+check "/pop/ with neither STLS nor CRAM-MD5 offered: refused" test $? -ne 0
+like "$out" "not sent in the clear" "the password is not sent in the clear"
+out=$("$UPAS" fs -x -v -f "/popnotls/localhost:$P2/alice" -m "$T/tree7" 2>&1)
+is "$?" 0 "/popnotls/: USER and PASS, as the name asks"
+like "$(grep 'Login:' "$D2/log")" "user=<alice>, method=PLAIN" "Dovecot saw the login"
+kill $pid
+
+# the daemon: a new message on the server shows; a removal reaches it
+spawn "$UPAS" fs -r 1 -f "/pops/localhost:$PS/alice" -m "$tree" 2>"$T/fserr"
+fspid=$pid
+waitfor() {
+	k=0
+	while ! "$@" 2>/dev/null; do
+		k=$((k + 1))
+		[ $k -gt 80 ] && return 1
+		sleep 0.1
+	done
+}
+check "the daemon fetches what came" waitfor sh -c "grep -qx fourth '$box'/*/subject"
+serverput 5 "fifth"
+check "and what comes, within its refresh" waitfor sh -c "grep -qx fifth '$box'/*/subject"
+k=$(grep -l '^first$' "$box"/*/subject | xargs dirname)
+rm -r "$k"
+check "a removal reaches the server" waitfor sh -c "! grep -rq 'Subject: first' '$H/Maildir'"
+# the server goes away: errors, the tree stays
+kill $dvpid
+sleep 0.5
+before=$(ls "$box" | grep -c '^[0-9]')
+serverput 6 "sixth"
+sleep 2
+is "$(ls "$box" | grep -c '^[0-9]')" "$before" "the server gone: the tree stays as it was"
+like "$(cat "$T/fserr")" "localhost" "and fs says why"
+spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
+waitport $PS
+check "the server back: the copy catches up" waitfor sh -c "grep -qx sixth '$box'/*/subject"
+kill $fspid
+out=$("$UPAS" fs -x -f "/imap/localhost/alice" -m "$T/tree6" 2>&1)
+check "an IMAP account is refused, for now, with an exit status" test $? -ne 0
+done_testing
