@@ -32,7 +32,7 @@ BRSRC     := build/bearssl/src
 BRLIB     := $(B)/bearssl/$(TOOL)/libbearssl.a
 SAN       := $(filter -fsanitize=%,$(CFLAGS))
 # BearSSL's deliberate unaligned loads on x86 would trip UBSan
-BRCFLAGS  := -Os -w -ffunction-sections -fdata-sections -I$(BRSRC)/inc -I$(BRSRC)/src \
+BRCFLAGS  := -Os -w -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables -I$(BRSRC)/inc -I$(BRSRC)/src \
              $(SAN) $(if $(SAN),-DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0)
 
 CORE      := $(sort $(wildcard core/*.c tls/*.c))
