@@ -464,17 +464,11 @@ hello(void)
 static void
 trust(Tlstrust *t, char *pins, char *ca, size_t n)
 {
-	memset(t, 0, sizeof *t);
+	tls_trustfiles(t, "smtp", pins, ca, n);
 	if (S.opportunistic && !S.starttls) {	/* RFC 7435: encryption without authentication */
+		memset(t, 0, sizeof *t);
 		t->insecure = 1;
-		return;
 	}
-	if (upas_path(pins, n, "lib", "tls", "smtp", NULL) == 0 && access(pins, R_OK) == 0)
-		t->pins = pins;
-	if (upas_path(ca, n, "lib", "tls", "ca.pem", NULL) == 0 && access(ca, R_OK) == 0)
-		t->cafile = ca;
-	else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
-		t->cafile = "/etc/ssl/certs/ca-certificates.crt";
 }
 
 static int

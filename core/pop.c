@@ -210,18 +210,6 @@ capa(Pop *p)
 	str_free(&s);
 }
 
-static void
-trust(Tlstrust *t, char *pins, char *ca, size_t n)
-{
-	memset(t, 0, sizeof *t);
-	if (upas_path(pins, n, "lib", "tls", "mail", NULL) == 0 && access(pins, R_OK) == 0)
-		t->pins = pins;
-	if (upas_path(ca, n, "lib", "tls", "ca.pem", NULL) == 0 && access(ca, R_OK) == 0)
-		t->cafile = ca;
-	else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
-		t->cafile = "/etc/ssl/certs/ca-certificates.crt";
-}
-
 /* Connect, TLS as the form asks, log in. 0 or -1. */
 static int
 login(Pop *p, const Remote *r, const char *owner)
@@ -241,7 +229,7 @@ login(Pop *p, const Remote *r, const char *owner)
 	p->c.timeout = POP_IDLE * 1000;
 	bio_init(&p->b, &p->c);
 	p->host = r->host;
-	trust(&t, pins, ca, sizeof pins);
+	tls_trustfiles(&t, "mail", pins, ca, sizeof pins);
 	if (r->tls == RT_IMPLICIT && tls_client(&p->c, r->host, &t) < 0)
 		return -1;
 	p->tls = r->tls == RT_IMPLICIT;

@@ -735,6 +735,18 @@ static const br_x509_class xcheck = {
 	sizeof(Xcheck), x_start_chain, x_start_cert, x_append, x_end_cert, x_end_chain, x_get_pkey
 };
 
+void
+tls_trustfiles(Tlstrust *t, const char *pinsname, char *pins, char *ca, size_t n)
+{
+	memset(t, 0, sizeof *t);
+	if (upas_path(pins, n, "lib", "tls", pinsname, NULL) == 0 && access(pins, R_OK) == 0)
+		t->pins = pins;
+	if (upas_path(ca, n, "lib", "tls", "ca.pem", NULL) == 0 && access(ca, R_OK) == 0)
+		t->cafile = ca;
+	else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
+		t->cafile = "/etc/ssl/certs/ca-certificates.crt";
+}
+
 /* SNI carries a host name, never an address literal (RFC 6066 §3). */
 static int
 ishostname(const char *s)

@@ -20,6 +20,11 @@ typedef struct Tlstrust {
 	int insecure;		/* accept any certificate (explicit opt-out) */
 } Tlstrust;
 
+/* What a client trusts by default: the thumbprint file ROOT/lib/tls/pinsname
+ * and ROOT/lib/tls/ca.pem, else the system's bundle (pins and ca: n octets
+ * of room for the paths). */
+void tls_trustfiles(Tlstrust *t, const char *pinsname, char *pins, char *ca, size_t n);
+
 /* Handshake on c, then swap its read/write/close for TLS ones. 0 or -1 (c is
  * left plaintext: hang up). The handshake gets LIM_HANDSHAKE seconds at most.
  * sni names the host to check; an address literal is checked but not sent as

@@ -160,14 +160,6 @@ for f in "$corpus/01-simple.eml" "$corpus/02-mixed-attach.eml"; do "$UNIT" mbapp
 printf '#!/bin/sh\necho "$1 $2" >>%s/told\n' "$T" >"$T/tellme"
 chmod +x "$T/tellme"
 spawn "$UPAS" fs -b -c "$T/tellme" -f ./d/box -m "$T/dtree" >"$T/biff" 2>"$T/fserr"
-waitfor() {	# waitfor CMD...: until it succeeds (5 s)
-	k=0
-	while ! "$@" 2>/dev/null; do
-		k=$((k + 1))
-		[ $k -gt 50 ] && return 1
-		sleep 0.1
-	done
-}
 check "the daemon's first run" waitfor test -f "$T/dtree/box/2/subject"
 printf 'From: new@example.org\nSubject: arrived\n\nhello\n' | "$UNIT" mbappend d/box new@example.org >/dev/null
 check "a delivery appears in the tree" waitfor test -f "$T/dtree/box/3/subject"

@@ -167,14 +167,6 @@ kill $pid
 # the daemon: a new message on the server shows; a removal reaches it
 spawn "$UPAS" fs -r 1 -f "/pops/localhost:$PS/alice" -m "$tree" 2>"$T/fserr"
 fspid=$pid
-waitfor() {
-	k=0
-	while ! "$@" 2>/dev/null; do
-		k=$((k + 1))
-		[ $k -gt 80 ] && return 1
-		sleep 0.1
-	done
-}
 check "the daemon fetches what came" waitfor sh -c "grep -qx fourth '$box'/*/subject"
 serverput 5 "fifth"
 check "and what comes, within its refresh" waitfor sh -c "grep -qx fifth '$box'/*/subject"

@@ -56,6 +56,16 @@ spawn() {
 	echo "$pid" >>"$T/pids"
 }
 
+# waitfor CMD...: until it succeeds (8 s)
+waitfor() {
+	_k=0
+	while ! "$@" 2>/dev/null; do
+		_k=$((_k + 1))
+		[ $_k -gt 80 ] && return 1
+		sleep 0.1
+	done
+}
+
 # waitport PORT [HOST]: until something listens there (5 s)
 waitport() {
 	python3 - "$1" "${2:-127.0.0.1}" <<'PY'
