@@ -66,9 +66,9 @@ struct Box {
 	int treechanged;	/* a run must look at the tree (else only at the mailbox) */
 	int hit;		/* the mailbox changed */
 	int slot;		/* the box's number in G.wd, 1 to 255 */
-	Remote *rm;		/* a POP account: the mailbox is its local copy */
+	Remote *rm;		/* a remote account: the mailbox is its local copy */
 	int64_t due;		/* ms: the account's next sync */
-	int deleted;		/* messages the tree deleted this run */
+	int pushed;		/* changes made to the copy this run, for the server */
 	int made, gone;
 };
 
@@ -533,6 +533,7 @@ fromtree(Box *b, int nold)
 			continue;
 		/* what the file changed, over the mailbox's flags as they are now */
 		mb_setflags(b->mb, i, want & ~hit->wflags, hit->wflags & ~want);
+		b->pushed++;
 		changed = 1;
 	}
 	/* every directory gone (the tree removed, a disk emptied): that is no
@@ -540,7 +541,7 @@ fromtree(Box *b, int nold)
 	if (missing > 0 && !(missing == known0 && known0 > 1)) {
 		for (i = 0; i < mb_count(b->mb); i++)
 			if (gone[i])
-				mb_setflags(b->mb, i, MF_DELETED, 0), b->deleted++;
+				mb_setflags(b->mb, i, MF_DELETED, 0), b->pushed++;
 		changed = 1;
 	}
 	free(gone);
@@ -966,18 +967,18 @@ run(Box *b)
 		b->treechanged = 0;
 	if (G.verbose)
 		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
-	if (b->rm && b->deleted)
+	if (b->rm && b->pushed)
 		b->due = 0;	/* the tree's deletions to the server soon */
-	b->deleted = 0;
+	b->pushed = 0;
 }
 
-/* A POP account into its local copy; errors reported. 0 or -1. */
+/* A remote account and its local copy together; errors reported. 0 or -1. */
 static int
-popsync(const Remote *rm, const char *path)
+remotesync(const Remote *rm, const char *path)
 {
 	int got, gone;
 
-	if (pop_sync(rm, G.login, path, &got, &gone) < 0) {
+	if (remote_sync(rm, G.login, path, &got, &gone) < 0) {
 		fprintf(stderr, "fs: %s: %s\n", rm->host, lasterr());
 		return -1;
 	}
@@ -1103,15 +1104,15 @@ openbox(const char *file, const char *name, int *bad)
 
 	*bad = 0;
 	if ((i = remote_parse(file, &rm)) != 0) {
-		if (i < 0 || rm.proto != RM_POP || remote_cache(&rm, G.login, path, sizeof path) < 0) {
+		if (i < 0 || remote_cache(&rm, G.login, path, sizeof path) < 0) {
 			if (i > 0)
-				seterr("%s: %s", file, rm.proto != RM_POP ? "IMAP accounts are not kept yet" : "name too long");
+				seterr("%s: name too long", file);
 			G.exit = EX_USAGE;
 			return NULL;
 		}
 		/* the account into its copy; when it cannot be reached, -x fails
 		 * and the daemon goes on with the copy as it is */
-		if (popsync(&rm, path) < 0 && (!G.daemon || mb_type(path) != MB_MAILDIR)) {
+		if (remotesync(&rm, path) < 0 && (!G.daemon || mb_type(path) != MB_MAILDIR)) {
 			G.exit = EX_UNAVAILABLE;
 			return NULL;
 		}
@@ -1202,11 +1203,11 @@ openbox(const char *file, const char *name, int *bad)
 	b->quiet = 0;
 	if (G.verbose)
 		fprintf(stderr, "fs: %s: %d messages, %d new, %d gone\n", b->boxdir, mb_count(b->mb), b->made, b->gone);
-	if (b->rm && b->deleted)
+	if (b->rm && b->pushed)
 		b->due = 0;	/* the tree's deletions to the server soon */
-	if (b->rm && b->deleted && !G.daemon && popsync(b->rm, b->path) < 0)
+	if (b->rm && b->pushed && !G.daemon && remotesync(b->rm, b->path) < 0)
 		*bad = 1;
-	b->deleted = 0;
+	b->pushed = 0;
 	return b;
 }
 
@@ -1257,8 +1258,10 @@ change(Box *b, char **av, int ac, int del)
 			cur = mb_msg(b->mb, at[k])->flags & MF_ALL;
 			mb_setflags(b->mb, at[k], want[k] & ~cur, cur & ~want[k]);
 		}
-		if ((r = mb_sync(b->mb)) == 0)
+		if ((r = mb_sync(b->mb)) == 0) {
+			b->pushed++;
 			run(b);
+		}
 	}
 out:
 	free(at);
@@ -1351,8 +1354,10 @@ move(Box *b, char **av, int ac)
 	}
 	for (k = 0; k < n; k++)
 		mb_setflags(b->mb, at[k], MF_DELETED, 0);
-	if ((r = mb_sync(b->mb)) == 0)
+	if ((r = mb_sync(b->mb)) == 0) {
+		b->pushed++;
 		run(b);
+	}
 out:
 	for (k = 0; k < n; k++)
 		free(where[k]);
@@ -1745,7 +1750,7 @@ serve(void)
 		/* remote accounts due: their copies change, inotify tells */
 		for (b = G.boxes; b; b = b->link)
 			if (b->rm && b->due <= now_ms()) {
-				popsync(b->rm, b->path);
+				remotesync(b->rm, b->path);
 				b->due = now_ms() + G.refresh * 1000LL;
 			}
 		pf[0].fd = G.watch;

@@ -29,7 +29,6 @@
 enum {
 	LIM_POPLINE = 1024,	/* a response line (RFC 2449: 512) */
 	LIM_POPMSGS = 1 << 20,	/* messages of one account */
-	POP_IDLE = 120,		/* seconds a response may take */
 };
 
 static const struct {
@@ -210,27 +209,41 @@ capa(Pop *p)
 	str_free(&s);
 }
 
+int
+remote_dial(Conn *c, Bio *b, const Remote *r, const char *svc, const char *tlssvc, Tlstrust *t, char *pins, char *ca)
+{
+	char dialstr[LIM_DOMAIN + 32];
+	int fd;
+
+	snprintf(dialstr, sizeof dialstr, strchr(r->host, ':') ? "tcp![%s]!%s" : "tcp!%s!%s", r->host,
+	    r->port[0] ? r->port : r->tls == RT_IMPLICIT ? tlssvc : svc);
+	if ((fd = dial(dialstr, svc, LIM_DIAL * 1000)) < 0)
+		return -1;
+	conn_init(c, fd, fd);
+	c->timeout = REMOTE_IDLE * 1000;
+	bio_init(b, c);
+	tls_trustfiles(t, "mail", pins, ca, LIM_PATHNAME);
+	if (r->tls == RT_IMPLICIT && tls_client(c, r->host, t) < 0) {
+		c->close(c);
+		c->close = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Connect, TLS as the form asks, log in. 0 or -1. */
 static int
 login(Pop *p, const Remote *r, const char *owner)
 {
-	char dialstr[LIM_DOMAIN + 32], pins[LIM_PATHNAME], ca[LIM_PATHNAME], hex[33], stamp[LIM_POPLINE], *ts, *te;
+	char pins[LIM_PATHNAME], ca[LIM_PATHNAME], hex[33], stamp[LIM_POPLINE], *ts, *te;
 	unsigned char mac[16];
 	Tlstrust t;
 	Str s = { 0 };
 	Key k;
-	int fd, i, rc = -1;
+	int i, rc = -1;
 
-	snprintf(dialstr, sizeof dialstr, strchr(r->host, ':') ? "tcp![%s]!%s" : "tcp!%s!%s", r->host,
-	    r->port[0] ? r->port : r->tls == RT_IMPLICIT ? "pop3s" : "pop3");
-	if ((fd = dial(dialstr, "pop3", LIM_DIAL * 1000)) < 0)
-		return -1;
-	conn_init(&p->c, fd, fd);
-	p->c.timeout = POP_IDLE * 1000;
-	bio_init(&p->b, &p->c);
 	p->host = r->host;
-	tls_trustfiles(&t, "mail", pins, ca, sizeof pins);
-	if (r->tls == RT_IMPLICIT && tls_client(&p->c, r->host, &t) < 0)
+	if (remote_dial(&p->c, &p->b, r, "pop3", "pop3s", &t, pins, ca) < 0)
 		return -1;
 	p->tls = r->tls == RT_IMPLICIT;
 	if ((i = reply(p)) != 1)
@@ -297,6 +310,26 @@ out:
 		explicit_bzero(s.p, s.cap);
 	str_free(&s);
 	return rc;
+}
+
+int
+remote_tags(const char *cache, char prefix, char ***v, int **at)
+{
+	char id[MB_IDLEN], *sp, key[3] = { '-', prefix, 0 };
+	Mailbox *mb;
+	int i, n = 0;
+
+	if ((mb = mb_open(cache, MB_RDONLY)) == NULL)
+		return -1;
+	*v = xmalloc((mb_count(mb) + 1) * sizeof **v);
+	*at = xmalloc((mb_count(mb) + 1) * sizeof **at);
+	for (i = 0; i < mb_count(mb); i++)
+		if ((sp = strstr(mb_id(mb, i, id), key)) != NULL && strspn(sp + 2, "0123456789abcdef") >= 16) {
+			(*v)[n] = xstrndup(sp, 18);
+			(*at)[n++] = i;
+		}
+	mb_close(mb);
+	return n;
 }
 
 /* The tag of a UIDL in a message's file name. */
@@ -383,9 +416,8 @@ savestate(const char *cache, char **v, int n)
 	return r;
 }
 
-/* A Maildir at path, made when missing. */
-static int
-mkcopy(const char *path)
+int
+remote_mkcopy(const char *path)
 {
 	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
 	char p[LIM_PATHNAME + 8];
@@ -408,24 +440,19 @@ pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *
 	char **state = NULL, **uidl = NULL, **local = NULL, tg[24], id[MB_IDLEN], *sp;
 	unsigned *num = NULL;
 	Str s = { 0 };
-	Mailbox *mb = NULL;
-	int nstate = 0, n = 0, a = 0, nlocal = 0, i, k, rc = -1, *dele = NULL, ndele = 0;
+	int nstate = 0, n = 0, a = 0, nlocal = 0, i, k, rc = -1, *dele = NULL, ndele = 0, *lat = NULL;
 	unsigned long m;
 
 	*got = *gone = 0;
 	memset(p, 0, sizeof *p);
 	p->c.close = NULL;
-	if (mkcopy(cache) < 0 || (nstate = loadstate(cache, &state)) < 0 || (mb = mb_open(cache, MB_RDONLY)) == NULL)
+	if (remote_mkcopy(cache) < 0 || (nstate = loadstate(cache, &state)) < 0)
 		goto out;
 	/* the tags the copy holds */
-	local = xmalloc((mb_count(mb) + 1) * sizeof *local);
-	for (i = 0; i < mb_count(mb); i++)
-		if ((sp = strstr(mb_id(mb, i, id), "-p")) != NULL && strlen(sp) >= 18)
-			local[nlocal++] = xstrndup(sp, 18);
+	if ((nlocal = remote_tags(cache, 'p', &local, &lat)) < 0)
+		goto out;
 	if (nlocal > 1)
 		qsort(local, nlocal, sizeof *local, cmpstr);
-	mb_close(mb);
-	mb = NULL;
 	if (login(p, r, login_) < 0)
 		goto out;
 	if ((i = cmd(p, "UIDL", NULL)) != 1) {
@@ -515,8 +542,15 @@ out:
 	free(uidl);
 	free(num);
 	free(local);
+	free(lat);
 	free(dele);
 	free(p);
 	str_free(&s);
 	return rc;
+}
+
+int
+remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone)
+{
+	return (r->proto == RM_POP ? pop_sync : imap_sync)(r, login, cache, got, gone);
 }

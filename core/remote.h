@@ -37,4 +37,24 @@ int remote_cache(const Remote *r, const char *login, char *buf, size_t n);
  * with what was fetched whole). *got and *gone: the counts.
  */
 int pop_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+/*
+ * The same for an IMAP account's mailbox (UIDVALIDITY, UIDs): new messages
+ * fetched, flags both ways (seen, answered, flagged, draft: what changed on
+ * one side since the last sync goes to the other), messages deleted from
+ * the copy deleted and expunged on the server, messages expunged there
+ * deleted from the copy. Credentials service=imap; CRAM-MD5 when offered,
+ * LOGIN only under TLS.
+ */
+int imap_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+/* pop_sync or imap_sync */
+int remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+
+/* For pop.c and imapc.c */
+enum { REMOTE_IDLE = 120 };	/* seconds a response may take */
+struct Tlstrust;
+int remote_dial(Conn *c, Bio *b, const Remote *r, const char *svc, const char *tlssvc, struct Tlstrust *t,
+    char *pins, char *ca);
+int remote_mkcopy(const char *path);	/* a Maildir, made when missing */
+/* The copy's tags ("-" prefix, 16 hex digits) and their messages' indexes; the count or -1. */
+int remote_tags(const char *cache, char prefix, char ***v, int **at);
 #endif

@@ -223,7 +223,7 @@ check "remove -r: with all within" waitfor sh -c "! test -e '$U/f'"
 printf 'From: k@example.org\nSubject: kept\n\nx\n' | "$UNIT" mbappend "$U/keep" k@example.org >/dev/null
 ctl "rename -t keep kept"
 check "rename -t: the new name has the messages" waitfor grep -q '^Subject: kept' "$U/kept"
-check "the old one stays, empty" sh -c "test -f '$U/keep' && ! test -s '$U/keep'"
+check "the old one stays, empty" waitfor sh -c "test -f '$U/keep' && ! test -s '$U/keep'"
 ctl "flag box 999 +s"
 check "a number no message has is an error" waitfor grep -q "no message 999" "$T/fserr"
 ctl "frobnicate"

@@ -30,14 +30,18 @@ OWNER=$(id -u)
 [ "$OWNER" = 0 ] && OWNER=4242	# Dovecot will not be root for a user
 P=$(freeport)
 PS=$(freeport)
+PI=$(freeport)
+PIS=$(freeport)
 D=$T/dv
 H=$D/home/alice
-mkdir -p "$D/run" "$H/Maildir/cur" "$H/Maildir/new" "$H/Maildir/tmp"
+HB=$D/home/bob
+mkdir -p "$D/run" "$H/Maildir/cur" "$H/Maildir/new" "$H/Maildir/tmp" "$HB/Maildir/cur" "$HB/Maildir/new" "$HB/Maildir/tmp"
 chmod 711 "$T"	# Dovecot's auth process reads the users file as its own user
 chmod 755 "$D"
 printf 'alice:{PLAIN}alicepw:%s:%s::%s::userdb_mail=maildir:~/Maildir\n' "$OWNER" "$OWNER" "$H" >"$D/users"
+printf 'bob:{PLAIN}bobpw:%s:%s::%s::userdb_mail=maildir:~/Maildir\n' "$OWNER" "$OWNER" "$HB" >>"$D/users"
 cat >"$D/dovecot.conf" <<EOF
-protocols = pop3
+protocols = pop3 imap
 listen = 127.0.0.1
 base_dir = $D/run
 state_dir = $D/run
@@ -69,6 +73,16 @@ service pop3-login {
   }
   chroot =
 }
+service imap-login {
+  inet_listener imap {
+    port = $PI
+  }
+  inet_listener imaps {
+    port = $PIS
+    ssl = yes
+  }
+  chroot =
+}
 service anvil {
   chroot =
 }
@@ -79,13 +93,16 @@ serverput() {	# serverput N SUBJECT: a message in alice's Maildir on the server
 	chown "$OWNER:$OWNER" "$H/Maildir/new/100000000$1.M1P1.pop.test" 2>/dev/null
 	:
 }
+for k in 1 2 3; do
+	printf 'From: b%s@example.org\nTo: bob@example.org\nSubject: imap %s\n\nbody %s\n' $k $k $k >"$HB/Maildir/new/100000000$k.M1P1.imap.test"
+done
 serverput 1 "first"
 serverput 2 "second"
 serverput 3 "third"
 chown -R "$OWNER:$OWNER" "$D/home" 2>/dev/null
 spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
 dvpid=$pid
-waitport $P && waitport $PS || notok "Dovecot listens"
+waitport $P && waitport $PS && waitport $PIS || notok "Dovecot listens"
 server() { find "$H/Maildir/cur" "$H/Maildir/new" -type f | wc -l; }
 
 printf 'key proto=pass service=pop3 server=localhost user=alice !password=alicepw\n' >"$U/keys"
@@ -149,10 +166,11 @@ printf 'key proto=pass service=pop3 server=localhost user=alice !password=alicep
 # only when the name says notls
 D2=$T/dv2
 P2=$(freeport)
+PI2=$(freeport)
 mkdir -p "$D2/run"
 chmod 755 "$D2"
-sed -e "s|$D/run|$D2/run|g; s|$D/log|$D2/log|; s|^ssl = yes|ssl = no|; /^ssl_/d; /pop3s/,/}/d" \
-    -e "s|auth_mechanisms = .*|auth_mechanisms = plain login|; s|port = $P\$|port = $P2|" \
+sed -e "s|$D/run|$D2/run|g; s|$D/log|$D2/log|; s|^ssl = yes|ssl = no|; /^ssl_/d; /pop3s/,/}/d; /imaps/,/}/d" \
+    -e "s|auth_mechanisms = .*|auth_mechanisms = plain login|; s|port = $P\$|port = $P2|; s|port = $PI\$|port = $PI2|" \
     "$D/dovecot.conf" >"$D2/dovecot.conf"
 spawn /usr/sbin/dovecot -F -c "$D2/dovecot.conf"
 waitport $P2 || notok "the second Dovecot listens"
@@ -162,7 +180,6 @@ like "$out" "not sent in the clear" "the password is not sent in the clear"
 out=$("$UPAS" fs -x -v -f "/popnotls/localhost:$P2/alice" -m "$T/tree7" 2>&1)
 is "$?" 0 "/popnotls/: USER and PASS, as the name asks"
 like "$(grep 'Login:' "$D2/log")" "user=<alice>, method=PLAIN" "Dovecot saw the login"
-kill $pid
 
 # the daemon: a new message on the server shows; a removal reaches it
 spawn "$UPAS" fs -r 1 -f "/pops/localhost:$PS/alice" -m "$tree" 2>"$T/fserr"
@@ -185,6 +202,44 @@ spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
 waitport $PS
 check "the server back: the copy catches up" waitfor sh -c "grep -qx sixth '$box'/*/subject"
 kill $fspid
-out=$("$UPAS" fs -x -f "/imap/localhost/alice" -m "$T/tree6" 2>&1)
-check "an IMAP account is refused, for now, with an exit status" test $? -ne 0
+
+# IMAP: the account's INBOX as a local copy, flags both ways, deletions both ways
+printf 'key proto=pass service=imap server=localhost user=bob !password=bobpw\n' >>"$U/keys"
+imapbox=$T/itree/imap.localhost.bob
+imapc() {	# imapc PYTHON: run with M, a logged-in imaplib session on bob's INBOX
+	python3 - "$PIS" "$T/ca.crt" "$1" <<-'PY'
+	import imaplib, ssl, sys
+	ctx = ssl.create_default_context(cafile=sys.argv[2])
+	M = imaplib.IMAP4_SSL("localhost", int(sys.argv[1]), ssl_context=ctx)
+	M.login("bob", "bobpw")
+	M.select("INBOX")
+	exec(sys.argv[3])
+	M.logout()
+	PY
+}
+out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>&1)
+is "$?" 0 "/imaps/: an IMAP account over TLS"
+like "$out" "3 fetched" "its three messages fetched"
+is "$(subjects "$imapbox")" "imap 1 imap 2 imap 3 " "and in the tree"
+imapc 'M.uid("STORE", M.uid("SEARCH", None, "SUBJECT", "imap 2")[1][0], "+FLAGS", r"(\Flagged)")'
+out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>&1)
+like "$out" "0 fetched" "again: nothing fetched twice (UIDs)"
+k=$(grep -lx 'imap 2' "$imapbox"/*/subject | xargs dirname)
+is "$(cut -c4 "$k/flags")" "f" "a flag set on the server reaches the tree"
+k=$(grep -lx 'imap 1' "$imapbox"/*/subject | xargs dirname)
+echo +s >"$k/flags"
+"$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
+out=$(imapc 'print(M.uid("FETCH", M.uid("SEARCH", None, "SUBJECT", "imap 1")[1][0], "FLAGS")[1])')
+like "$out" 'Seen' "a flag set in the tree reaches the server"
+k=$(grep -lx 'imap 3' "$imapbox"/*/subject | xargs dirname)
+rm -r "$k"
+"$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
+is "$(imapc 'print(len(M.uid("SEARCH", None, "ALL")[1][0].split()))')" 2 "a directory removed: the message expunged on the server"
+imapc 'M.uid("STORE", M.uid("SEARCH", None, "SUBJECT", "imap 2")[1][0], "+FLAGS", r"(\Deleted)"); M.expunge()'
+"$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
+check "a message expunged on the server leaves the tree" sh -c "! grep -qx 'imap 2' '$imapbox'/*/subject"
+is "$(ls "$imapbox" | grep -c '^[0-9]')" 1 "one left"
+out=$("$UPAS" fs -x -f "/imap/localhost:$PI2/bob" -m "$T/itree2" 2>&1)
+check "/imap/ with neither STARTTLS nor CRAM-MD5: refused" test $? -ne 0
+like "$out" "not sent in the clear" "the password is not sent in the clear"
 done_testing
