@@ -1490,7 +1490,7 @@ rmboxes(char **av, int ac)
 static int
 renamebox(char **av, int ac)
 {
-	char path[LIM_PATHNAME], npath[LIM_PATHNAME], p[2 * LIM_PATHNAME], *rp = NULL, *bp, **names = NULL, **rest = NULL;
+	char path[LIM_PATHNAME], npath[LIM_PATHNAME], p[2 * LIM_PATHNAME], *bp, **names = NULL, **rest = NULL;
 	Str o = { 0 }, n = { 0 };
 	int trunc = ac > 0 && strcmp(av[0], "-t") == 0, r = -1, kind, bad, k, nb = 0;
 	size_t l;
@@ -1506,18 +1506,18 @@ renamebox(char **av, int ac)
 	    imap_boxpath(npath, sizeof npath, G.login, n.p) < 0)
 		goto out;
 	kind = mb_type(path);
-	if ((rp = realpath(path, NULL)) != NULL)
-		for (b = G.boxes, l = strlen(rp); b; b = next) {
-			next = b->link;
-			if ((bp = realpath(b->path, NULL)) != NULL && strncmp(bp, rp, l) == 0 && (bp[l] == 0 || bp[l] == '/')) {
-				names = xrealloc(names, (nb + 1) * sizeof *names);
-				rest = xrealloc(rest, (nb + 1) * sizeof *rest);
-				names[nb] = xstrdup(b->name);
-				rest[nb++] = xstrdup(bp + l);
-				closebox(b, 0);
-			}
-			free(bp);
+	/* the box on it (however named), and boxes named within it */
+	for (b = G.boxes, l = strlen(path); b; b = next) {
+		next = b->link;
+		bp = b->path;
+		if (b == boxof(path) || (strncmp(bp, path, l) == 0 && bp[l] == '/')) {
+			names = xrealloc(names, (nb + 1) * sizeof *names);
+			rest = xrealloc(rest, (nb + 1) * sizeof *rest);
+			names[nb] = xstrdup(b->name);
+			rest[nb++] = xstrdup(b == boxof(path) ? "" : bp + l);
+			closebox(b, 0);
 		}
+	}
 	if ((r = imap_rename(G.login, o.p, n.p)) == 0 && trunc && mb_type(path) < 0)
 		r = imap_create(G.login, o.p, kind);
 	if (r < 0)
@@ -1535,7 +1535,6 @@ renamebox(char **av, int ac)
 out:
 	free(names);
 	free(rest);
-	free(rp);
 	str_free(&o);
 	str_free(&n);
 	return r;

@@ -318,29 +318,6 @@ loadstate(const char *cache, uint64_t *validity, uint32_t **uid, int **flags)
 	return n;
 }
 
-static int
-savestate(const char *cache, uint64_t validity, const uint32_t *uid, const int *flags, int n)
-{
-	char path[LIM_PATHNAME + 8], tmp[LIM_PATHNAME + 16];
-	Str s = { 0 };
-	int fd, i, r = -1;
-
-	str_fmt(&s, "upas-imap 1 %llu\n", (unsigned long long)validity);
-	for (i = 0; i < n; i++)
-		if (uid[i] != 0)
-			str_fmt(&s, "%u %d\n", uid[i], flags[i]);
-	snprintf(path, sizeof path, "%s/.imap", cache);
-	snprintf(tmp, sizeof tmp, "%s/.imap.tmp", cache);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0 &&
-	    fd_writeall(fd, s.p, s.n) == 0 && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, path) == 0 &&
-	    mb_fsyncparent(path) == 0)
-		r = 0;
-	else
-		seterr("%s:", path);
-	str_free(&s);
-	return r;
-}
 
 /* u in v[0..n), sorted: its index, or -1. */
 static int
@@ -516,7 +493,12 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			}
 	if (changed && mb_sync(mb) < 0)
 		goto out;
-	rc = savestate(cache, ic->validity, ic->uid, ic->flags, ic->n);
+	str_reset(&s);
+	str_fmt(&s, "upas-imap 1 %llu\n", (unsigned long long)ic->validity);
+	for (i = 0; i < ic->n; i++)
+		if (ic->uid[i] != 0)
+			str_fmt(&s, "%u %d\n", ic->uid[i], ic->flags[i]);
+	rc = remote_putstate(cache, ".imap", &s);
 	goto out;
 storefail:
 	refused(ic, "UID STORE");

@@ -390,29 +390,22 @@ loadstate(const char *cache, char ***v)
 	return n;
 }
 
-static int
-savestate(const char *cache, char **v, int n)
+int
+remote_putstate(const char *cache, const char *name, Str *s)
 {
 	char path[LIM_PATHNAME + 8], tmp[LIM_PATHNAME + 16];
-	Str s = { 0 };
-	int fd, i, r = -1;
+	int fd, r = -1;
 
-	str_adds(&s, "upas-pop 1\n");
-	for (i = 0; i < n; i++)
-		if (v[i] != NULL) {
-			str_word(&s, v[i]);
-			str_addc(&s, '\n');
-		}
-	snprintf(path, sizeof path, "%s/.pop", cache);
-	snprintf(tmp, sizeof tmp, "%s/.pop.tmp", cache);
+	snprintf(path, sizeof path, "%s/%s", cache, name);
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp", cache, name);
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0 &&
-	    fd_writeall(fd, s.p, s.n) == 0 && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, path) == 0 &&
+	    fd_writeall(fd, s->p, s->n) == 0 && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, path) == 0 &&
 	    mb_fsyncparent(path) == 0)
 		r = 0;
 	else
 		seterr("%s:", path);
-	str_free(&s);
+	str_free(s);
 	return r;
 }
 
@@ -528,7 +521,14 @@ pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *
 		uidl[dele[k]] = NULL;
 	}
 	*gone = ndele;
-	rc = savestate(cache, uidl, n);
+	str_reset(&s);
+	str_adds(&s, "upas-pop 1\n");
+	for (i = 0; i < n; i++)
+		if (uidl[i] != NULL) {
+			str_word(&s, uidl[i]);
+			str_addc(&s, '\n');
+		}
+	rc = remote_putstate(cache, ".pop", &s);
 out:
 	if (p->c.close != NULL)
 		p->c.close(&p->c);

@@ -55,6 +55,8 @@ struct Tlstrust;
 int remote_dial(Conn *c, Bio *b, const Remote *r, const char *svc, const char *tlssvc, struct Tlstrust *t,
     char *pins, char *ca);
 int remote_mkcopy(const char *path);	/* a Maildir, made when missing */
+/* COPY/name made s (freed), durably: a temporary file, fsync, rename. */
+int remote_putstate(const char *cache, const char *name, Str *s);
 /* The copy's tags ("-" prefix, 16 hex digits) and their messages' indexes; the count or -1. */
 int remote_tags(const char *cache, char prefix, char ***v, int **at);
 #endif
