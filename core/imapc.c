@@ -145,8 +145,11 @@ await(Ic *ic)
 			return 2;
 		if (r == 1 && untagged(ic) < 0)
 			return -1;
-		if (r == 3 && strncmp(ic->t.p, ic->curtag, n) == 0)
+		if (r == 3 && strncmp(ic->t.p, ic->curtag, n) == 0) {
+			if (strcasestr(ic->t.p, "[CAPABILITY ") != NULL)
+				untagged(ic);	/* a login's: what the server offers now */
 			return strncasecmp(ic->t.p + n, "OK", 2) == 0;
+		}
 	}
 	return -1;
 }
@@ -384,7 +387,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 	uint64_t validity;
 	Loc *loc = NULL, key, *hit;
 	Mailbox *mb = NULL;
-	Str s = { 0 };
+	Str s = { 0 }, del = { 0 };
 
 	*got = *gone = 0;
 	memset(ic, 0, sizeof *ic);
@@ -451,8 +454,8 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			/* the copy lost it: deleted here */
 			if (cmd(ic, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set, NULL) != 1)
 				goto storefail;
+			str_fmt(&del, "%s%u", ndel++ ? "," : "", ic->uid[i]);
 			ic->uid[i] = 0;
-			ndel++;
 		} else {
 			if ((j = cmd(ic, "UID FETCH %s BODY.PEEK[]", set, NULL)) != 1) {
 				if (j == 0)
@@ -468,7 +471,8 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			(*got)++;
 		}
 	}
-	if (ndel > 0 && (i = cmd(ic, has(ic, "UIDPLUS") ? "UID EXPUNGE 1:*" : "EXPUNGE", NULL, NULL)) != 1) {
+	/* only ours: another client's \Deleted stay, where the server lets us */
+	if (ndel > 0 && (i = cmd(ic, has(ic, "UIDPLUS") && del.n < 8000 ? "UID EXPUNGE %s" : "EXPUNGE", del.p, NULL)) != 1) {
 		if (i == 0)
 			refused(ic, "EXPUNGE");
 		goto out;
@@ -521,6 +525,7 @@ out:
 	str_free(&ic->t);
 	str_free(&ic->lit);
 	str_free(&s);
+	str_free(&del);
 	free(ic);
 	return rc;
 }

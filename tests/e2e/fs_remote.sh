@@ -239,6 +239,12 @@ imapc 'M.uid("STORE", M.uid("SEARCH", None, "SUBJECT", "imap 2")[1][0], "+FLAGS"
 "$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
 check "a message expunged on the server leaves the tree" sh -c "! grep -qx 'imap 2' '$imapbox'/*/subject"
 is "$(ls "$imapbox" | grep -c '^[0-9]')" 1 "one left"
+imapc 'M.append("INBOX", r"(\Deleted)", None, b"From: o@example.org\r\nSubject: theirs\r\n\r\nx\r\n")'
+"$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
+k=$(grep -lx 'imap 1' "$imapbox"/*/subject | xargs dirname)
+rm -r "$k"
+"$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
+is "$(imapc 'print(len(M.uid("SEARCH", None, "ALL")[1][0].split()))')" 1 "UID EXPUNGE: another client's deleted message stays"
 out=$("$UPAS" fs -x -f "/imap/localhost:$PI2/bob" -m "$T/itree2" 2>&1)
 check "/imap/ with neither STARTTLS nor CRAM-MD5: refused" test $? -ne 0
 like "$out" "not sent in the clear" "the password is not sent in the clear"
