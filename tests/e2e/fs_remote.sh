@@ -181,6 +181,45 @@ out=$("$UPAS" fs -x -v -f "/popnotls/localhost:$P2/alice" -m "$T/tree7" 2>&1)
 is "$?" 0 "/popnotls/: USER and PASS, as the name asks"
 like "$(grep 'Login:' "$D2/log")" "user=<alice>, method=PLAIN" "Dovecot saw the login"
 
+# a server cut off mid-session (a proxy that hangs up after some octets of a
+# RETR): nothing half fetched, nothing twice, the next run finishes
+big=$(python3 -c 'print("x" * 200000)')
+printf 'From: big@example.org\nSubject: big\n\n%s\n' "$big" >"$H/Maildir/new/1000000099.M1P1.pop.test"
+chown "$OWNER:$OWNER" "$H/Maildir/new/1000000099.M1P1.pop.test" 2>/dev/null
+PX=$(freeport)
+cat >"$T/cut.py" <<'PY'
+import socket, sys, threading
+port, to, limit = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port)); ls.listen(5)
+while True:
+    c, _ = ls.accept()
+    s = socket.create_connection(("127.0.0.1", to))
+    def up(): 
+        try:
+            while (d := c.recv(4096)): s.sendall(d)
+        except OSError: pass
+    threading.Thread(target=up, daemon=True).start()
+    n = 0
+    try:
+        while (d := s.recv(4096)):
+            c.sendall(d); n += len(d)
+            if n > limit: break
+    except OSError: pass
+    c.close(); s.close()
+PY
+spawn python3 "$T/cut.py" "$PX" "$P" 60000
+waitport $PX
+before=$(find "$U/pop.localhost.alice/cur" "$U/pop.localhost.alice/new" -type f | wc -l)
+out=$("$UPAS" fs -x -f "/popnotls/localhost:$PX/alice" -m "$tree" 2>&1)
+check "cut off mid-RETR: fs -x fails" test $? -ne 0
+like "$out" "connection lost" "and says the connection was lost"
+is "$(find "$U/pop.localhost.alice/cur" "$U/pop.localhost.alice/new" -type f | wc -l)" "$before" "nothing half fetched"
+kill $pid
+out=$("$UPAS" fs -x -v -f "/popnotls/localhost:$P/alice" -m "$tree" 2>&1)
+like "$out" "1 fetched" "the next run fetches it, once"
+check "whole" grep -qx big "$box"/*/subject
+
 # the daemon: a new message on the server shows; a removal reaches it
 spawn "$UPAS" fs -r 1 -f "/pops/localhost:$PS/alice" -m "$tree" 2>"$T/fserr"
 fspid=$pid
