@@ -284,6 +284,37 @@ k=$(grep -lx 'imap 1' "$imapbox"/*/subject | xargs dirname)
 rm -r "$k"
 "$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
 is "$(imapc 'print(len(M.uid("SEARCH", None, "ALL")[1][0].split()))')" 1 "UID EXPUNGE: another client's deleted message stays"
+# our own servers: pop3 and imap4d behind listen with TLS
+printf 'carl carlpw\n' >"$UPASROOT/lib/secrets"
+chmod 600 "$UPASROOT/lib/secrets"
+mkdir -p "$UPASROOT/box/carl"
+for k in 1 2 3; do
+	printf 'From: c%s@example.org\nSubject: ours %s\n\nbody %s\n' $k $k $k | "$UNIT" mbappend "$UPASROOT/box/carl/mbox" c@example.org >/dev/null
+done
+chown -R "$OWNER:$OWNER" "$UPASROOT/box/carl" 2>/dev/null
+OP=$(freeport)
+OI=$(freeport)
+spawn "$UPAS" listen -q -c "$T/srv.crt" -k "$T/srv.key" tcp!127.0.0.1!$OP pop3
+spawn "$UPAS" listen -q -c "$T/srv.crt" -k "$T/srv.key" tcp!127.0.0.1!$OI imap4d
+waitport $OP && waitport $OI || notok "our servers listen"
+printf 'key proto=pass service=pop3 server=localhost user=carl !password=carlpw\nkey proto=pass service=imap server=localhost user=carl !password=carlpw\n' >>"$U/keys"
+out=$("$UPAS" fs -x -v -f "/pops/localhost:$OP/carl" -m "$T/otree" 2>&1)
+like "$out" "3 fetched" "our pop3: the account fetched"
+k=$(grep -lx 'ours 1' "$T/otree/pop.localhost.carl"/*/subject | xargs dirname)
+rm -r "$k"
+"$UPAS" fs -x -f "/pops/localhost:$OP/carl" -m "$T/otree" 2>/dev/null
+is "$(grep -c '^From ' "$UPASROOT/box/carl/mbox")" 2 "our pop3: a directory removed deletes the message"
+out=$("$UPAS" fs -x -v -f "/imaps/localhost:$OI/carl" -m "$T/otree" 2>&1)
+like "$out" "2 fetched" "our imap4d: the account fetched"
+k=$(grep -lx 'ours 2' "$T/otree/imap.localhost.carl"/*/subject | xargs dirname)
+echo +f >"$k/flags"
+"$UPAS" fs -x -f "/imaps/localhost:$OI/carl" -m "$T/otree" 2>/dev/null
+check "our imap4d: a flag set in the tree reaches the mailbox" grep -q '^X-Status: F' "$UPASROOT/box/carl/mbox"
+k=$(grep -lx 'ours 3' "$T/otree/imap.localhost.carl"/*/subject | xargs dirname)
+rm -r "$k"
+"$UPAS" fs -x -f "/imaps/localhost:$OI/carl" -m "$T/otree" 2>/dev/null
+is "$(grep -c '^From ' "$UPASROOT/box/carl/mbox")" 1 "our imap4d: a directory removed expunges the message"
+
 out=$("$UPAS" fs -x -f "/imap/localhost:$PI2/bob" -m "$T/itree2" 2>&1)
 check "/imap/ with neither STARTTLS nor CRAM-MD5: refused" test $? -ne 0
 like "$out" "not sent in the clear" "the password is not sent in the clear"
