@@ -39,6 +39,10 @@ typedef struct Xcheck {
 	int refused;		/* no pin matched and nothing else was configured */
 	const char *pins;	/* the pins file's text, during the handshake */
 	char host[LIM_DOMAIN + 1];
+	unsigned char ip[16];	/* host as an address: its octets */
+	int iplen;		/* 4, 16, or 0 for a name */
+	unsigned char der[4096];	/* the leaf, for its iPAddress names */
+	size_t nder;		/* its length; past the buffer: too long to look at */
 } Xcheck;
 
 typedef struct Tls {
@@ -650,8 +654,10 @@ x_start_chain(const br_x509_class **ctx, const char *server_name)
 	x->ncert = 0;
 	x->key = NULL;
 	x->byca = x->refused = 0;
+	x->nder = 0;
+	/* an address is matched against iPAddress names here, not by BearSSL */
 	if (x->useca)
-		x->ca.vtable->start_chain(&x->ca.vtable, x->host[0] ? x->host : NULL);
+		x->ca.vtable->start_chain(&x->ca.vtable, x->host[0] && !x->iplen ? x->host : NULL);
 }
 
 static void
@@ -677,6 +683,9 @@ x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 		br_sha1_update(&x->sha1, buf, len);
 		br_sha256_update(&x->sha256, buf, len);
 		br_x509_decoder_push(&x->leaf, buf, len);
+		if (x->iplen && x->nder + len <= sizeof x->der)
+			memcpy(x->der + x->nder, buf, len);
+		x->nder += len;
 	}
 	if (x->useca)
 		x->ca.vtable->append(&x->ca.vtable, buf, len);
@@ -696,6 +705,87 @@ x_end_cert(const br_x509_class **ctx)
 		x->ca.vtable->end_cert(&x->ca.vtable);
 }
 
+/* One DER element at *p: its tag, and its contents [*p, *p + *n) after. */
+static int
+der(const unsigned char **p, const unsigned char *end, int *tag, size_t *n)
+{
+	const unsigned char *q = *p;
+	size_t k;
+
+	if (end - q < 2)
+		return -1;
+	*tag = *q++;
+	if ((*n = *q++) & 0x80) {
+		if ((k = *n & 0x7f) == 0 || k > 3 || (size_t)(end - q) < k)
+			return -1;
+		for (*n = 0; k > 0; k--)
+			*n = *n << 8 | *q++;
+	}
+	if (*n > (size_t)(end - q))
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/* The rest of a subjectAltName extension, from p to end: [critical] OCTET
+ * STRING holding SEQUENCE OF GeneralName. An iPAddress [7] equal to the host's? */
+static int
+sanip(Xcheck *x, const unsigned char *p, const unsigned char *end)
+{
+	size_t n;
+	int tag;
+
+	if (der(&p, end, &tag, &n) < 0)
+		return 0;
+	if (tag == 0x01) {	/* critical */
+		p += n;
+		if (der(&p, end, &tag, &n) < 0)
+			return 0;
+	}
+	if (tag != 0x04 || der(&p, p + n, &tag, &n) < 0 || tag != 0x30)
+		return 0;
+	for (end = p + n; p < end; p += n) {
+		if (der(&p, end, &tag, &n) < 0)
+			return 0;
+		if (tag == 0x87 && n == (size_t)x->iplen && memcmp(p, x->ip, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the leaf (RFC 5280: tbsCertificate's extensions, subjectAltName)
+ * name the address (RFC 6125 §6.2.1: iPAddress, octet for octet)? */
+static int
+ipnamed(Xcheck *x)
+{
+	static const unsigned char san[] = { 0x55, 0x1d, 0x11 };
+	const unsigned char *p = x->der, *end, *e, *f, *g;
+	size_t n, xn;
+	int tag;
+
+	if (x->nder > sizeof x->der || der(&p, p + x->nder, &tag, &n) < 0 || tag != 0x30 ||
+	    der(&p, p + n, &tag, &n) < 0 || tag != 0x30)
+		return 0;
+	for (end = p + n; p < end; p += n) {	/* the tbsCertificate's fields */
+		if (der(&p, end, &tag, &n) < 0)
+			return 0;
+		if (tag != 0xa3)
+			continue;
+		e = p;
+		if (der(&e, p + n, &tag, &n) < 0 || tag != 0x30)
+			return 0;
+		for (f = e + n; e < f; e += xn) {	/* each Extension */
+			if (der(&e, f, &tag, &xn) < 0 || tag != 0x30)
+				return 0;
+			g = e;
+			if (der(&g, e + xn, &tag, &n) == 0 && tag == 0x06 && n == sizeof san && memcmp(g, san, n) == 0)
+				return sanip(x, g + n, e + xn);
+		}
+		return 0;
+	}
+	return 0;
+}
+
 /* A pinned thumbprint wins; then the CA's verdict; then insecure; else refused. */
 static unsigned
 x_end_chain(const br_x509_class **ctx)
@@ -713,7 +803,10 @@ x_end_chain(const br_x509_class **ctx)
 	}
 	if (x->useca) {
 		x->byca = 1;
-		return x->ca.vtable->end_chain(&x->ca.vtable);
+		err = x->ca.vtable->end_chain(&x->ca.vtable);
+		if (err == 0 && x->iplen && !ipnamed(x))
+			err = BR_ERR_X509_BAD_SERVER_NAME;
+		return err;
 	}
 	x->refused = 1;
 	return BR_ERR_X509_NOT_TRUSTED;
@@ -827,6 +920,10 @@ tls_client(Conn *c, const char *sni, const Tlstrust *tr)
 	x->pins = pins;
 	if (n > 0)
 		memcpy(x->host, sni, n);
+	if (inet_pton(AF_INET, x->host, x->ip) == 1)
+		x->iplen = 4;
+	else if (inet_pton(AF_INET6, x->host, x->ip) == 1)
+		x->iplen = 16;
 	t->eng = &cc->eng;
 	br_ssl_engine_set_x509(t->eng, &x->vtable);
 	if (setup(t) < 0)

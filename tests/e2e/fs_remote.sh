@@ -21,7 +21,7 @@ fi
 # a CA and the server's certificate for localhost; a self-signed one nobody trusts
 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=Test CA" -days 2 -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
 openssl req -new -newkey rsa:2048 -nodes -subj "/CN=pop.test" -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=DNS:pop.test,DNS:localhost\n' >"$T/srv.ext"
+printf 'subjectAltName=DNS:pop.test,DNS:localhost,IP:127.0.0.1\n' >"$T/srv.ext"
 openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
 	-extfile "$T/srv.ext" -out "$T/srv.crt" 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=evil" -days 2 -keyout "$T/evil.key" -out "$T/evil.crt" 2>/dev/null
@@ -126,6 +126,18 @@ out=$("$UPAS" fs -x -v -f "/pops/localhost:$PS/alice" -m "$tree" 2>&1)
 like "$out" "1 deleted on the server" "a message directory removed: the message deleted on the server"
 is "$(server)" 2 "the server has two left"
 check "not the others" sh -c "! grep -rq 'Subject: second' '$H/Maildir'"
+
+# a host given as an address: the certificate's iPAddress name
+printf 'key proto=pass service=pop3 server=127.0.0.1 user=alice !password=alicepw\n' >>"$U/keys"
+out=$("$UPAS" fs -x -v -f "/pops/127.0.0.1:$PS/alice" -m "$T/tree8" 2>&1)
+is "$?" 0 "/pops/127.0.0.1: the certificate names the address"
+PA=$(freeport)
+spawn openssl s_server -quiet -accept "127.0.0.2:$PA" -cert "$T/srv.crt" -key "$T/srv.key" 2>/dev/null
+waitport $PA 127.0.0.2
+out=$("$UPAS" fs -x -f "/pops/127.0.0.2:$PA/alice" -m "$T/tree8" 2>&1)
+check "an address the certificate does not name is refused" test $? -ne 0
+like "$out" "does not match host name 127.0.0.2" "and says so"
+kill $pid
 
 # STLS, the server trusted by its thumbprint alone
 rm "$UPASROOT/lib/tls/ca.pem"
