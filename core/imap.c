@@ -463,3 +463,32 @@ imap_readcmd(Imapin *in, Imapcmd *c)
 		return -4;
 	return k < 0 ? k : 0;
 }
+
+/* An IMAP date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d"), or -1. */
+time_t
+imap_parsedate(const char *s)
+{
+	static const char mon[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	struct tm tm;
+	uint64_t d, y, H, M, Sec, z;
+	int i;
+	char m[4], sign;
+	const char *e;
+	time_t t;
+
+	if ((e = str_scan(s, "%2u-%3c-%4u %2u:%2u:%2u %c%4u", &d, m, &y, &H, &M, &Sec, &sign, &z)) == NULL ||
+	    *e != 0 || (sign != '+' && sign != '-'))
+		return -1;
+	m[3] = 0;
+	for (i = 0; i < 3; i++)
+		m[i] |= 0x20;
+	if (strstr(mon, m) == NULL || (strstr(mon, m) - mon) % 3 != 0 || d < 1 || d > 31 || H > 23 || M > 59 ||
+	    Sec > 60 || y < 1970 || z % 100 > 59)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_mday = d, tm.tm_mon = (strstr(mon, m) - mon) / 3, tm.tm_year = y - 1900;
+	tm.tm_hour = H, tm.tm_min = M, tm.tm_sec = Sec;
+	t = timegm(&tm);
+	z = (z / 100) * 3600 + (z % 100) * 60;
+	return sign == '+' ? t - (time_t)z : t + (time_t)z;
+}

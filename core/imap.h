@@ -89,6 +89,8 @@ void imap_nstr(Str *out, const char *s, size_t n);	/* NIL when s is NULL */
 void imap_crlf(Str *out, const char *p, size_t n);
 /* Octets and lines of the wire form of p[0..n). */
 uint64_t imap_crlfsize(const char *p, size_t n, uint64_t *lines);
+/* An IMAP date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d"), or -1. */
+time_t imap_parsedate(const char *s);
 
 /* ---- flags ---- */
 enum {

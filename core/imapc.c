@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "mbox.h"
 #include "digest.h"
+#include "imap.h"
 #include "remote.h"
 #include "tls.h"
 
@@ -46,6 +47,7 @@ typedef struct Ic {
 	int *flags;
 	int n, a;
 	int listing;		/* UID FETCH 1:* going on: its answers kept */
+	time_t when;		/* the last INTERNALDATE, or -1 */
 } Ic;
 
 /* One response into ic->t, its literals added to ic->lit: 1 untagged, 2 a
@@ -108,7 +110,12 @@ flagsat(const char *p)
 static int
 untagged(Ic *ic)
 {
-	char *t = ic->t.p, *p;
+	char *t = ic->t.p, *p, d[32];
+
+	if ((p = strcasestr(t, "INTERNALDATE \"")) != NULL && strlen(p + 14) > 26) {
+		snprintf(d, sizeof d, "%.26s", p + 14);
+		ic->when = imap_parsedate(d);
+	}
 
 	if (strncasecmp(t, "* CAPABILITY ", 13) == 0 || ((p = strcasestr(t, "[CAPABILITY ")) != NULL && (t = p + 1))) {
 		snprintf(ic->caps, sizeof ic->caps, " %.*s ", (int)strcspn(t + 11, "]"), t + 11);
@@ -457,15 +464,18 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			str_fmt(&del, "%s%u", ndel++ ? "," : "", ic->uid[i]);
 			ic->uid[i] = 0;
 		} else {
-			if ((j = cmd(ic, "UID FETCH %s BODY.PEEK[]", set, NULL)) != 1) {
+			ic->when = -1;
+			if ((j = cmd(ic, "UID FETCH %s (INTERNALDATE BODY.PEEK[])", set, NULL)) != 1) {
 				if (j == 0)
 					refused(ic, "UID FETCH BODY.PEEK[]");
 				goto out;
 			}
 			snprintf(tg, sizeof tg, "-i%08x%08x", (unsigned)ic->validity, ic->uid[i]);
 			maildir_tag = tg;
+			maildir_when = ic->when;	/* arrived when the server says */
 			j = maildir_append(cache, ic->lit.p ? ic->lit.p : "", ic->lit.n);
 			maildir_tag = NULL;
+			maildir_when = 0;
 			if (j < 0)
 				goto out;
 			(*got)++;

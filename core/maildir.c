@@ -19,6 +19,7 @@
 #include "mbox.h"
 
 const char *maildir_tag;
+time_t maildir_when;
 
 /* "secs.MusecPpidQcountRrandom[tag].host", host with '/' and ':' escaped. */
 static void
@@ -43,7 +44,8 @@ uniqname(char *buf, size_t n)
 			*o++ = host[i];
 	}
 	*o = 0;
-	snprintf(buf, n, "%lld.M%06ldP%ldQ%uR%08x%s.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	snprintf(buf, n, "%lld.M%06ldP%ldQ%uR%08x%s.%s", (long long)(maildir_when > 0 ? maildir_when : tv.tv_sec),
+	    (long)tv.tv_usec,
 	    (long)getpid(), ++count, r, maildir_tag ? maildir_tag : "", h);
 }
 

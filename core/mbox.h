@@ -193,6 +193,7 @@ int mdir_sync(Mailbox *mb);
 int mb_flockdir(int fd, const char *path);
 int maildir_append(const char *path, const char *msg, size_t n);
 extern const char *maildir_tag;	/* set: in the next name maildir_append makes (no '/', ':' or '.') */
+extern time_t maildir_when;	/* set: the arrival second the next name says (IMAP's INTERNALDATE) */
 int maildir_scan(Mailbox *mb);
 int maildir_read(Mailbox *mb, Mmsg *m, Str *out);
 char *maildir_sender(Mailbox *mb, Mmsg *m);

@@ -95,6 +95,7 @@ serverput() {	# serverput N SUBJECT: a message in alice's Maildir on the server
 }
 for k in 1 2 3; do
 	printf 'From: b%s@example.org\nTo: bob@example.org\nSubject: imap %s\n\nbody %s\n' $k $k $k >"$HB/Maildir/new/100000000$k.M1P1.imap.test"
+	touch -d '2020-01-02 03:04:05 UTC' "$HB/Maildir/new/100000000$k.M1P1.imap.test"	# INTERNALDATE
 done
 serverput 1 "first"
 serverput 2 "second"
@@ -272,6 +273,7 @@ out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>&1)
 is "$?" 0 "/imaps/: an IMAP account over TLS"
 like "$out" "3 fetched" "its three messages fetched"
 is "$(subjects "$imapbox")" "imap 1 imap 2 imap 3 " "and in the tree"
+like "$(cat "$imapbox"/1/unixdate)" "Jan  2 03:04:05 UTC 2020" "arrived when the server's INTERNALDATE says"
 imapc 'M.uid("STORE", M.uid("SEARCH", None, "SUBJECT", "imap 2")[1][0], "+FLAGS", r"(\Flagged)")'
 out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>&1)
 like "$out" "0 fetched" "again: nothing fetched twice (UIDs)"
