@@ -203,23 +203,27 @@ PX=$(freeport)
 cat >"$T/cut.py" <<'PY'
 import socket, sys, threading
 port, to, limit = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port)); ls.listen(5)
-while True:
-    c, _ = ls.accept()
+def pipe(a, b):
+    try:
+        while (d := a.recv(4096)): b.sendall(d)
+    except OSError: pass
+def serve(c):
     s = socket.create_connection(("127.0.0.1", to))
-    def up(): 
-        try:
-            while (d := c.recv(4096)): s.sendall(d)
-        except OSError: pass
-    threading.Thread(target=up, daemon=True).start()
+    threading.Thread(target=pipe, args=(c, s), daemon=True).start()
     n = 0
     try:
         while (d := s.recv(4096)):
             c.sendall(d); n += len(d)
             if n > limit: break
     except OSError: pass
-    c.close(); s.close()
+    for x in (c, s):	# shutdown, not just close: the other thread still reads them
+        try: x.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+        x.close()
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port)); ls.listen(5)
+while True:
+    threading.Thread(target=serve, args=(ls.accept()[0],), daemon=True).start()
 PY
 spawn python3 "$T/cut.py" "$PX" "$P" 60000
 waitport $PX
