@@ -58,9 +58,10 @@ resp(Ic *ic)
 	char *p, *e;
 	uint64_t len;
 	ssize_t n, k;
+	int nlit;
 
 	str_reset(&ic->t);
-	for (;;) {
+	for (nlit = 0;; nlit++) {
 		if ((n = bio_line(&ic->b, ic->line, sizeof ic->line)) <= 0) {
 			seterr("%s: %s", ic->host, n == BIO_LONG ? "response line too long" : "connection lost");
 			return -1;
@@ -71,8 +72,8 @@ resp(Ic *ic)
 		if (n < 3 || ic->line[n - 1] != '}' || (p = strrchr(ic->line, '{')) == NULL ||
 		    (len = strtoull(p + 1, &e, 10), *e != '}') || e == p + 1)
 			break;
-		if (len > LIM_MBOXMSG - ic->lit.n) {
-			seterr("%s: a literal of %llu octets", ic->host, (unsigned long long)len);
+		if (nlit >= LIM_IMAPLITS || len > LIM_MBOXMSG - ic->lit.n) {
+			seterr("%s: a response with too many or too large literals", ic->host);
 			return -1;
 		}
 		ic->t.n -= ic->line + n - p;

@@ -100,7 +100,7 @@ typedef struct Pop {
 	char line[LIM_POPLINE];
 	const char *host;
 	int tls;
-	int stls, uidl, sasl;	/* CAPA */
+	int stls;		/* CAPA */
 	char mechs[256];
 } Pop;
 
@@ -189,7 +189,7 @@ capa(Pop *p)
 	Str s = { 0 };
 	char *l, *e;
 
-	p->stls = p->uidl = p->sasl = 0;
+	p->stls = 0;
 	p->mechs[0] = 0;
 	if (cmd(p, "CAPA", NULL) != 1 || multiline(p, &s, 64 << 10) < 0) {
 		str_free(&s);
@@ -201,8 +201,6 @@ capa(Pop *p)
 			*e++ = 0;
 		if (strcasecmp(l, "STLS") == 0)
 			p->stls = 1;
-		else if (strcasecmp(l, "UIDL") == 0)
-			p->uidl = 1;
 		else if (strncasecmp(l, "SASL ", 5) == 0)
 			snprintf(p->mechs, sizeof p->mechs, " %s ", l + 5);
 	}
