@@ -20,7 +20,9 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "applet.h"
@@ -70,6 +72,10 @@ struct Box {
 	int64_t due;		/* ms: the account's next sync */
 	int pushed;		/* changes made to the copy this run, for the server */
 	int made, gone;
+	pid_t idler;		/* an IMAP account's watcher (IDLE), or 0 */
+	int idlefd;		/* what it writes, or -1 */
+	int noidle;		/* the server has no IDLE */
+	int64_t idledue;	/* ms: a watcher may start again */
 };
 
 static struct {
@@ -987,6 +993,82 @@ remotesync(const Remote *rm, const char *path)
 	return 0;
 }
 
+/*
+ * An IMAP account's watcher: a child holding an IDLE session, which writes
+ * a byte to b->idlefd when the server says the mailbox changed, so the copy
+ * syncs at once rather than at its next refresh. One that ends starts again
+ * no sooner than a refresh later; a server without IDLE has the refresh only.
+ */
+static void
+idlestart(Box *b)
+{
+	pid_t pid, parent = getpid();
+	int p[2], r;
+
+	if (b->idler > 0 || b->noidle || b->rm == NULL || b->rm->proto != RM_IMAP || b->idledue > now_ms())
+		return;
+	b->idledue = now_ms() + G.refresh * 1000LL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent || dup2(p[1], 3) < 0)
+			_exit(1);
+		proc_closefrom(4);	/* the tree's lock, inotify, ctl, mailboxes */
+		r = imap_idle(b->rm, G.login, 3);
+		if (r < 0 && G.verbose)
+			fprintf(stderr, "fs: %s: IDLE: %s\n", b->rm->host, lasterr());
+		_exit(r > 0 ? 2 : 1);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return;
+	}
+	b->idler = pid;
+	b->idlefd = p[0];
+}
+
+/* What the watcher wrote: a sync due now. Its end: reaped. */
+static void
+idleread(Box *b)
+{
+	char buf[64];
+	ssize_t n;
+	int st;
+
+	if ((n = read(b->idlefd, buf, sizeof buf)) > 0) {
+		b->due = now_ms();
+		return;
+	}
+	if (n < 0 && errno == EINTR)
+		return;
+	close(b->idlefd);
+	b->idlefd = -1;
+	if (waitpid(b->idler, &st, 0) == b->idler && WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		b->noidle = 1;
+		if (G.verbose)
+			fprintf(stderr, "fs: %s: no IDLE: synced every %d s\n", b->rm->host, G.refresh);
+	}
+	b->idler = 0;
+}
+
+static void
+idlestop(Box *b)
+{
+	if (b->idler <= 0)
+		return;
+	kill(b->idler, SIGTERM);
+	close(b->idlefd);
+	waitpid(b->idler, NULL, 0);
+	b->idler = 0;
+	b->idlefd = -1;
+}
+
 /* mkdir -p, each level 0700, no link followed. */
 static int
 mkdirs(char *path)
@@ -1060,6 +1142,7 @@ closebox(Box *b, int rm)
 	for (l = &G.boxes; *l != b; l = &(*l)->link)
 		;
 	*l = b->link;
+	idlestop(b);
 	if (G.watch >= 0) {
 		inotify_rm_watch(G.watch, b->wbox);
 		for (k = 0; k < 2; k++) {
@@ -1166,7 +1249,7 @@ openbox(const char *file, const char *name, int *bad)
 		*b->rm = rm;
 		b->due = now_ms() + G.refresh * 1000LL;
 	}
-	b->wbox = b->wmail[0] = b->wmail[1] = -1;
+	b->wbox = b->wmail[0] = b->wmail[1] = b->idlefd = -1;
 	snprintf(b->boxdir, sizeof b->boxdir, "%s/%s", G.top, base);
 	b->link = G.boxes;
 	G.boxes = b;
@@ -1734,11 +1817,12 @@ static void
 serve(void)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd pf[2];
-	Box *b, *nb;
+	struct pollfd pf[2 + 256];
+	Box *b, *nb, *ib[256];
 	ssize_t r;
 	char *p;
 	struct inotify_event *e;
+	int i, ni;
 
 	signal(SIGTERM, onterm);
 	signal(SIGINT, onterm);
@@ -1747,16 +1831,27 @@ serve(void)
 	while (!stop) {
 		ctlcheck();
 		/* remote accounts due: their copies change, inotify tells */
-		for (b = G.boxes; b; b = b->link)
+		ni = 0;
+		for (b = G.boxes; b; b = b->link) {
 			if (b->rm && b->due <= now_ms()) {
 				remotesync(b->rm, b->path);
 				b->due = now_ms() + G.refresh * 1000LL;
 			}
+			idlestart(b);
+			if (b->idler > 0 && ni < (int)nelem(ib)) {
+				ib[ni] = b;
+				pf[2 + ni].fd = b->idlefd;
+				pf[2 + ni++].events = POLLIN;
+			}
+		}
 		pf[0].fd = G.watch;
 		pf[1].fd = G.ctl;
 		pf[0].events = pf[1].events = POLLIN;
-		if (poll(pf, 2, 1000) <= 0)
+		if (poll(pf, 2 + ni, 1000) <= 0)
 			continue;
+		for (i = 0; i < ni; i++)
+			if (pf[2 + i].revents)
+				idleread(ib[i]);
 		if (pf[1].revents & POLLIN)
 			readctl();
 		if (pf[0].revents & POLLIN) {

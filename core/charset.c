@@ -40,19 +40,11 @@ utf8_put(Str *out, unsigned c)
 static int
 table(const char *norm)
 {
-	size_t lo = 0, hi = nelem(csname), mid;
-	int c;
+	const char *p;
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(norm, csname[mid].name);
-		if (c == 0)
-			return csname[mid].tab;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	for (p = csname; p < csname + sizeof csname - 1; p += strlen(p + 1) + 2)
+		if (strcmp(norm, p + 1) == 0)
+			return (unsigned char)p[0];
 	return -1;
 }
 

@@ -147,6 +147,7 @@ int applet_call(char **argv);	/* the registry's: run applet argv[0] here, or -1 
 void proc_exec(char **argv) __attribute__((noreturn));
 pid_t proc_start(char **argv, int in, int out);
 pid_t proc_startas(char **argv, int in, int out, uid_t uid, gid_t gid);
+void proc_closefrom(int low);	/* close fds low and up */
 int proc_wait(pid_t pid);	/* exit status; 128+signal for a signal */
 
 /* priv.c: identities without /etc/passwd. */

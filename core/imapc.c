@@ -1,6 +1,6 @@
 /*
  * The IMAP client that keeps an account's mailbox as a local copy (RFC 3501;
- * 2177 no, 4315 UID EXPUNGE when offered), for fs's /imap/ and /imaps/.
+ * 2177 IDLE, 4315 UID EXPUNGE when offered), for fs's /imap/ and /imaps/.
  *
  * The copy is a Maildir whose messages carry "-i", the UIDVALIDITY and the
  * UID in hex in their file names; COPY/.imap holds the UIDVALIDITY and, for
@@ -537,6 +537,78 @@ out:
 	str_free(&ic->lit);
 	str_free(&s);
 	str_free(&del);
+	free(ic);
+	return rc;
+}
+
+/*
+ * Wait on the account's mailbox with IDLE (RFC 2177) and write a byte to
+ * wake each time the server says the mailbox changed (EXISTS, EXPUNGE,
+ * FETCH). The IDLE is begun again every REMOTE_REIDLE seconds, before
+ * servers drop a silent client. Returns only when it cannot go on: 1 the
+ * server has no IDLE, -1 (lasterr) the session or wake is lost.
+ */
+int
+imap_idle(const Remote *r, const char *owner, int wake)
+{
+	Ic *ic = xmalloc(sizeof *ic);
+	Str s = { 0 };
+	int64_t until;
+	char *t;
+	int i = -1, rc = -1;
+
+	memset(ic, 0, sizeof *ic);
+	if (login(ic, r, owner) < 0)
+		goto out;
+	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0 || (i = cmd(ic, "EXAMINE %s", s.p, NULL)) != 1) {
+		if (i == 0)
+			refused(ic, "EXAMINE");
+		goto out;
+	}
+	if (!has(ic, "IDLE") && (cmd(ic, "CAPABILITY", NULL, NULL) != 1 || !has(ic, "IDLE"))) {
+		rc = 1;
+		goto out;
+	}
+	/* what changed between the last sync and this session */
+	if (write(wake, "i", 1) != 1) {
+		seterr("wake:");
+		goto out;
+	}
+	for (;;) {
+		if ((i = cmd(ic, "IDLE", NULL, NULL)) != 2) {
+			if (i == 0)
+				refused(ic, "IDLE");
+			goto out;
+		}
+		ic->c.deadline = until = now_ms() + REMOTE_REIDLE * 1000LL;
+		ic->c.timeout = 0;
+		/* until the deadline, or the server ends it */
+		while ((i = resp(ic)) == 1 || i == 2) {
+			t = ic->t.p;
+			if (strncasecmp(t, "* BYE", 5) == 0) {
+				seterr("%s: %.200s", ic->host, t);
+				goto out;
+			}
+			if ((t = strchr(t + 2, ' ')) != NULL &&
+			    (strncasecmp(t, " EXISTS", 7) == 0 || strncasecmp(t, " EXPUNGE", 8) == 0 ||
+			    strncasecmp(t, " FETCH ", 7) == 0) && write(wake, "i", 1) != 1) {
+				seterr("wake:");
+				goto out;
+			}
+		}
+		ic->c.deadline = 0;
+		ic->c.timeout = REMOTE_IDLE * 1000;
+		if (i == 3)
+			continue;	/* the server ended it: again */
+		if (now_ms() < until || send(ic, "DONE\r\n", 6) < 0 || await(ic) != 1)
+			goto out;
+	}
+out:
+	if (ic->c.close != NULL)
+		ic->c.close(&ic->c);
+	str_free(&ic->t);
+	str_free(&ic->lit);
+	str_free(&s);
 	free(ic);
 	return rc;
 }

@@ -72,17 +72,17 @@ proc_exec(char **argv)
  * happens: close everything past stderr, or it would hold sockets (and keep a
  * connection open after its relay gave up) that were never meant for it.
  */
-static void
-closefrom3(void)
+void
+proc_closefrom(int low)
 {
 	long fd, max;
 
-	if (syscall(SYS_close_range, 3, ~0U, 0) == 0)
+	if (syscall(SYS_close_range, low, ~0U, 0) == 0)
 		return;
 	max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (fd = 3; fd < max; fd++)
+	for (fd = low; fd < max; fd++)
 		close(fd);
 }
 
@@ -118,7 +118,7 @@ proc_startas(char **argv, int in, int out, uid_t uid, gid_t gid)
 		die(EX_OSERR, "dup2:");
 	if (out >= 0 && out != 1 && dup2(out, 1) < 0)
 		die(EX_OSERR, "dup2:");
-	closefrom3();
+	proc_closefrom(3);
 	if (uid != (uid_t)-1 && priv_become(uid, gid) < 0)
 		die(EX_TEMPFAIL, "%s", lasterr());
 	proc_exec(argv);

@@ -46,11 +46,20 @@ int pop_sync(const Remote *r, const char *login, const char *cache, int *got, in
  * LOGIN only under TLS.
  */
 int imap_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+/*
+ * Wait on an IMAP account's mailbox with IDLE, writing a byte to wake each
+ * time the server says it changed. Returns only when it cannot go on: 1 the
+ * server has no IDLE, -1 (lasterr) the session or wake lost.
+ */
+int imap_idle(const Remote *r, const char *login, int wake);
 /* pop_sync or imap_sync */
 int remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
 
 /* For pop.c and imapc.c */
-enum { REMOTE_IDLE = 120 };	/* seconds a response may take */
+enum {
+	REMOTE_IDLE = 120,	/* seconds a response may take */
+	REMOTE_REIDLE = 25 * 60,	/* seconds an IDLE lasts before it is begun again (RFC 2177: 29 min) */
+};
 struct Tlstrust;
 int remote_dial(Conn *c, Bio *b, const Remote *r, const char *svc, const char *tlssvc, struct Tlstrust *t,
     char *pins, char *ca);

@@ -34,7 +34,8 @@ for i, cs in enumerate(CHARSETS):
 print("static const unsigned short cstab[][128] = {")
 print("\n".join(out[1:]))
 print("};")
-print("static const struct { const char *name; unsigned char tab; } csname[] = {")
+# each name: its table's number as one octet, the name, a NUL (no pointers to relocate)
+print("static const char csname[] =")
 for al, i in sorted(((a, i) for als, i in names for a in als)):
-	print('\t{ "%s", %d },' % (al, i))
-print("};")
+	print('\t"\\%03o" "%s\\0"' % (i, al))
+print("\t;")

@@ -302,6 +302,21 @@ k=$(grep -lx 'imap 1' "$imapbox"/*/subject | xargs dirname)
 rm -r "$k"
 "$UPAS" fs -x -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>/dev/null
 is "$(imapc 'print(len(M.uid("SEARCH", None, "ALL")[1][0].split()))')" 1 "UID EXPUNGE: another client's deleted message stays"
+# the daemon keeps an IDLE session: a change the server tells of syncs at once, not at the refresh
+spawn "$UPAS" fs -v -r 3600 -f "/imaps/localhost:$PIS/bob" -m "$T/itree" 2>"$T/idleerr"
+fspid=$pid
+imapc 'M.append("INBOX", None, None, b"From: o@example.org\r\nSubject: idle 1\r\n\r\nx\r\n")'
+check "IDLE: a new message on the server arrives" waitfor sh -c "grep -qx 'idle 1' '$imapbox'/*/subject"
+imapc 'M.uid("STORE", M.uid("SEARCH", None, "SUBJECT", "\"idle 1\"")[1][0], "+FLAGS", r"(\Flagged)")'
+k=$(grep -lx 'idle 1' "$imapbox"/*/subject | xargs dirname)
+check "IDLE: a flag set on the server arrives" waitfor sh -c "cut -c4 '$k/flags' | grep -qx f"
+imapc 'M.append("INBOX", None, None, b"From: o@example.org\r\nSubject: idle 2\r\n\r\nx\r\n")'
+check "and again" waitfor sh -c "grep -qx 'idle 2' '$imapbox'/*/subject"
+check "no errors" sh -c "! grep -Eq 'no IDLE|IDLE:|refused' '$T/idleerr'"
+kill $fspid
+wait $fspid 2>/dev/null
+sleep 0.2
+is "$(pgrep -f "fs -v -r 3600 -f /imaps/localhost:$PIS/bob" | wc -l)" 0 "the watcher ends with the daemon"
 # our own servers: pop3 and imap4d behind listen with TLS
 printf 'carl carlpw\n' >"$UPASROOT/lib/secrets"
 chmod 600 "$UPASROOT/lib/secrets"
@@ -332,6 +347,12 @@ k=$(grep -lx 'ours 3' "$T/otree/imap.localhost.carl"/*/subject | xargs dirname)
 rm -r "$k"
 "$UPAS" fs -x -f "/imaps/localhost:$OI/carl" -m "$T/otree" 2>/dev/null
 is "$(grep -c '^From ' "$UPASROOT/box/carl/mbox")" 1 "our imap4d: a directory removed expunges the message"
+spawn "$UPAS" fs -r 3600 -f "/imaps/localhost:$OI/carl" -m "$T/otree" 2>/dev/null
+fspid=$pid
+sleep 1
+printf 'From: c4@example.org\nSubject: ours 4\n\nbody 4\n' | "$UNIT" mbappend "$UPASROOT/box/carl/mbox" c@example.org >/dev/null
+check "our imap4d's IDLE: a new message arrives at once" waitfor sh -c "grep -qx 'ours 4' '$T/otree/imap.localhost.carl'/*/subject"
+kill $fspid
 
 out=$("$UPAS" fs -x -f "/imap/localhost:$PI2/bob" -m "$T/itree2" 2>&1)
 check "/imap/ with neither STARTTLS nor CRAM-MD5: refused" test $? -ne 0
