@@ -4,7 +4,7 @@
  */
 APPLET(aliasmail, "[-df] [-n namefile] name...")
 APPLET(filter, "[-nbh] rcvr mailbox [regexp file]...")
-APPLET(fs, "[-bnpvx] [-c cmd] [-f mailbox] [-m dir] [-r secs]")
+APPLET(fs, "[-bnpvx] [-c cmd] [-C size] [-f mailbox] [-m dir] [-r secs]")
 APPLET(imap4d, "[-pv] [-a user] [-d debugfile] [-r peeraddr|-] [-s servername] [-t cert [-K key]]")
 APPLET(listen, "[-q] [-c cert] [-k key] [-n maxconn] [-p peraddr] [-t idle] [-u user] [-l log] addr applet|program [arg...]")
 APPLET(mail, "[-f mbox | -r | -c dir | -m...] | [marshal options] addr...")

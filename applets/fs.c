@@ -21,7 +21,10 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +36,10 @@
 #include "imap.h"
 #include "remote.h"
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE 2
+#endif
+
 enum {
 	MAXPARTS = 1000,	/* parts of one message in the tree */
 	FICLONE_ = 0x40049409,	/* <linux/fs.h> FICLONE, _IOW(0x94, 9, int) */
@@ -43,6 +50,7 @@ typedef struct Idn {
 	unsigned n;
 	int wflags;		/* the flags the tree was last given, or -1 */
 	int live;		/* still in the mailbox */
+	int leased;		/* a header-only message: its files leased (1), or could not be (-1) */
 } Idn;
 
 /* A mailbox in the tree: DIR/NAME. */
@@ -75,6 +83,7 @@ struct Box {
 	pid_t idler;		/* an IMAP account's watcher (IDLE), or 0 */
 	int idlefd;		/* what it writes, or -1 */
 	int noidle;		/* the server has no IDLE */
+	int relet;		/* header-only messages may wait for their leases */
 	int64_t idledue;	/* ms: a watcher may start again */
 };
 
@@ -104,7 +113,19 @@ static struct {
 	int ctlskip;		/* in a line too long */
 	int inctl;		/* doing a ctl command */
 	int refresh;		/* -r: seconds between syncs of a remote mailbox */
+	int64_t cachemax;	/* -C: octets of IMAP bodies kept, or 0: bodies fetched whole */
+	int sigfd;		/* signalfd of leases broken, or -1 */
+	struct Lease {
+		int fd;
+		Box *b;
+		unsigned n;
+		int k;		/* its name in leasednames */
+	} *lease;		/* the files of header-only messages, leased */
+	int nlease, alease, maxlease;
 } G;
+
+/* A header-only message's files that a reader's open brings the body into */
+static const char *const leasednames[] = { "raw", "rawunix", "rawbody", "body" };
 
 static int
 cmpuint(const void *a, const void *b)
@@ -131,6 +152,7 @@ addidn(Box *b, const char *id, unsigned n, int wflags)
 	b->v[b->nv].n = n;
 	b->v[b->nv].wflags = wflags;
 	b->v[b->nv].live = 0;
+	b->v[b->nv].leased = 0;
 	return &b->v[b->nv++];
 }
 
@@ -428,28 +450,62 @@ ctx(Box *b, Mfctx *c, int i, Mmsg *mm)
 		snprintf(c->fileid, sizeof c->fileid, "%lu.00", (unsigned long)mm->date);
 }
 
-/* Message i as directory n: made as n.tmp, renamed when whole. */
+/*
+ * An IMAP account's message fetched as its header only (-C): its tag in the
+ * copy ("-h", UIDVALIDITY, UID), or NULL.
+ */
+static const char *
+stubtag(Box *b, int i, char *buf)
+{
+	return b->rm != NULL && b->rm->proto == RM_IMAP ? remote_tagin(mb_id(b->mb, i, buf), "h") : NULL;
+}
+
+/* Its whole text from the box's body cache (DIR/box/.bodies/HEX), made the
+ * most recently used: 1, or 0 when not there. */
+static int
+cachedbody(Box *b, const char *tag, Str *out)
+{
+	char name[32];
+
+	snprintf(name, sizeof name, ".bodies/%.16s", tag + 2);
+	str_reset(out);
+	if (readfileinto(b->boxfd, name, LIM_MBOXMSG, out) < 0 || out->n == 0)
+		return 0;
+	utimensat(b->boxfd, name, NULL, AT_SYMLINK_NOFOLLOW);
+	return 1;
+}
+
+static void unlease(Box *b, unsigned n);
+
+/* Message i as directory n: made as n.tmp, renamed when whole. 1 when it
+ * went in as its header only (a body to fetch when read), 0, or -1. */
 static int
 putmsg(Box *b, int i, unsigned n)
 {
-	char tmp[32], dir[32];
+	char tmp[32], dir[32], id[MB_IDLEN];
+	const char *tag;
 	Str raw = { 0 };
 	Mfctx c;
 	Mmsg *mm = mb_msg(b->mb, i);
 	Msg m;
-	int fd, r;
+	int fd, r, stub = 0;
 
 	snprintf(dir, sizeof dir, "%u", n);
 	snprintf(tmp, sizeof tmp, "%u.tmp", n);
+	unlease(b, n);
 	rmtree(b->boxfd, tmp);
-	rmtree(b->boxfd, dir);
-	if (mb_read(b->mb, i, &raw) < 0)
-		return -1;
+	if ((tag = stubtag(b, i, id)) != NULL)
+		mm = NULL;	/* nothing shared with the copy: its files are leased or whole */
+	if (tag == NULL || !cachedbody(b, tag, &raw)) {
+		if (mb_read(b->mb, i, &raw) < 0)
+			return -1;
+		stub = tag != NULL;
+	}
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
 	}
-	ctx(b, &c, i, mm);
+	ctx(b, &c, i, mb_msg(b->mb, i));
 	G.parts = 0;
 	G.budget = 16 * (int64_t)raw.n + (1 << 20);	/* deep nesting repeats a part's octets */
 	r = -1;
@@ -459,7 +515,12 @@ putmsg(Box *b, int i, unsigned n)
 		r = putpart(b, fd, &m, m.root, &c);
 		G.msg = NULL;
 		close(fd);
-		if (r == 0 && renameat(b->boxfd, tmp, b->boxfd, dir) < 0)
+		/* a directory there is exchanged for the new one, never missing
+		 * meanwhile (a crash then would read as the user's deletion) */
+		if (r == 0 && syscall(SYS_renameat2, b->boxfd, tmp, b->boxfd, dir, RENAME_EXCHANGE) == 0)
+			rmtree(b->boxfd, tmp);
+		else if (r == 0 && (errno == ENOENT || (rmtree(b->boxfd, dir), 1)) &&
+		    renameat(b->boxfd, tmp, b->boxfd, dir) < 0)
 			r = -1;
 	}
 	if (r < 0) {
@@ -468,7 +529,7 @@ putmsg(Box *b, int i, unsigned n)
 	}
 	msg_free(&m);
 	str_free(&raw);
-	return r;
+	return r < 0 ? -1 : stub;
 }
 
 static Idn *
@@ -662,6 +723,8 @@ resetids(Box *b)
 
 static Mailbox *sortmb;
 static void watchmsg(Box *b, unsigned n);
+static void leasemsg(Box *b, Idn *hit);
+static int msgindex(Box *b, const char *num);
 
 static int
 cmpmbid(const void *a, const void *b)
@@ -766,7 +829,7 @@ export(Box *b)
 			hit->live = 1;
 			b->made++;
 		}
-		if (putmsg(b, i, hit->n) < 0) {
+		if ((r = putmsg(b, i, hit->n)) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			hit->wflags = -1;	/* never taken for one the user removed */
 			bad = 1;
@@ -775,6 +838,8 @@ export(Box *b)
 		hit->wflags = mb_msg(b->mb, i)->flags & MF_ALL;
 		if (G.watch >= 0)
 			watchmsg(b, hit->n);
+		if (r == 1)
+			leasemsg(b, hit);
 		if (hit->n >= b->firstnew && !b->quiet)
 			tell(b, hit->n);
 	}
@@ -782,6 +847,7 @@ export(Box *b)
 	for (i = 0; i < nold; i++)
 		if (!b->v[i].live) {
 			snprintf(name, sizeof name, "%u", b->v[i].n);
+			unlease(b, b->v[i].n);
 			rmtree(b->boxfd, name);
 			b->gone++;
 		}
@@ -818,6 +884,7 @@ boxgone(Box *b)
 		close(fd);
 		return -1;
 	}
+	unlease(b, 0);
 	close(b->boxfd);
 	b->boxfd = fd;
 	forgetids(b);	/* b->next stays: no number is given twice while fs runs */
@@ -952,6 +1019,241 @@ event(struct inotify_event *e)
 		for (b = G.boxes; b; b = b->link)
 			if (b->slot == w->slot)
 				b->hit = b->treechanged = 1;
+}
+
+/*
+ * Header-only messages (-C). Their raw, rawunix, rawbody and body are
+ * leased (F_SETLEASE F_WRLCK): a reader's open waits while the daemon, told
+ * by a signal, fetches the whole message, writes that file's text into the
+ * very file opened and lets go. Then the message's directory is made again
+ * from the whole text, parts and all, and the body cache is trimmed to -C
+ * octets, the least recently used messages going back to their headers.
+ */
+static void
+unlease(Box *b, unsigned n)
+{
+	int i, j;
+
+	for (i = j = 0; i < G.nlease; i++)
+		if (G.lease[i].b == b && (n == 0 || G.lease[i].n == n)) {
+			fcntl(G.lease[i].fd, F_SETLEASE, F_UNLCK);
+			close(G.lease[i].fd);
+		} else
+			G.lease[j++] = G.lease[i];
+	if (j == G.nlease)
+		return;
+	G.nlease = j;
+	for (i = 0; i < b->nv; i++)
+		if (n == 0 || b->v[i].n == n)
+			b->v[i].leased = 0;
+}
+
+static void
+leasemsg(Box *b, Idn *hit)
+{
+	struct stat st;
+	char p[48];
+	int k, fd, ro;
+
+	for (k = 0; G.sigfd >= 0 && k < (int)nelem(leasednames); k++) {
+		if (G.nlease >= G.maxlease) {
+			if (G.verbose)
+				fprintf(stderr, "fs: %s: %u: too many files open: its body is not fetched when read\n", b->name, hit->n);
+			break;
+		}
+		/* a file of ours: writable by this fd alone, read-only again for others */
+		snprintf(p, sizeof p, "%u/%s", hit->n, leasednames[k]);
+		if ((ro = openat(b->boxfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+			break;
+		fd = fstat(ro, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 && fchmod(ro, 0600) == 0 ?
+		    openat(b->boxfd, p, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+		fchmod(ro, 0400);
+		close(ro);
+		if (fd < 0)
+			break;
+		if (fcntl(fd, F_SETSIG, SIGRTMIN + 1) < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+			if (errno == EAGAIN)
+				b->relet = 1;	/* a reader has it open: tried again later */
+			close(fd);
+			break;
+		}
+		if (G.nlease == G.alease) {
+			G.alease = G.alease ? 2 * G.alease : 64;
+			G.lease = xrealloc(G.lease, G.alease * sizeof *G.lease);
+		}
+		G.lease[G.nlease++] = (struct Lease){ fd, b, hit->n, k };
+	}
+	if (k < (int)nelem(leasednames)) {
+		unlease(b, hit->n);	/* never half: our own open would break the rest */
+		hit->leased = b->relet ? 0 : -1;
+	} else
+		hit->leased = 1;
+}
+
+/* The Idn of message i, or NULL. */
+static Idn *
+idnof(Box *b, int i)
+{
+	char buf[MB_IDLEN];
+	const char *id = mb_id(b->mb, i, buf);
+	int k;
+
+	for (k = 0; k < b->nv; k++)
+		if (b->v[k].live && strcmp(b->v[k].id, id) == 0)
+			return &b->v[k];
+	return NULL;
+}
+
+/* Message i's directory made again, as it is now (whole, or its header). */
+static void
+remake(Box *b, int i, Idn *hit)
+{
+	int r;
+
+	if ((r = putmsg(b, i, hit->n)) < 0) {
+		fprintf(stderr, "fs: %s\n", lasterr());
+		return;
+	}
+	if (G.watch >= 0)
+		watchmsg(b, hit->n);
+	if (r == 1)
+		leasemsg(b, hit);
+}
+
+/* The body cache at most -C octets: the least recently used go, their
+ * messages back to their headers; keep stays (just fetched). */
+static void
+trim(Box *b, const char *keep)
+{
+	struct Ent { char name[17]; off_t size; struct timespec t; } *v = NULL, tmp;
+	char id[MB_IDLEN], p[32];
+	const char *tag;
+	struct dirent *d;
+	struct stat st;
+	int64_t total = 0;
+	int n = 0, a = 0, j, k, i, fd;
+	DIR *dir;
+
+	if ((fd = openat(b->boxfd, ".bodies", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL)
+		if (strlen(d->d_name) == 16 && fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (n == a)
+				v = xrealloc(v, (a = a ? 2 * a : 64) * sizeof *v);
+			memcpy(v[n].name, d->d_name, sizeof v[n].name);
+			v[n].size = st.st_size;
+			v[n++].t = st.st_mtim;
+			total += st.st_size;
+		}
+	/* oldest first (a few: a plain insertion sort) */
+	for (j = 1; j < n; j++)
+		for (k = j; k > 0 && (v[k].t.tv_sec < v[k - 1].t.tv_sec ||
+		    (v[k].t.tv_sec == v[k - 1].t.tv_sec && v[k].t.tv_nsec < v[k - 1].t.tv_nsec)); k--)
+			tmp = v[k], v[k] = v[k - 1], v[k - 1] = tmp;
+	for (j = 0; j < n && total > G.cachemax; j++) {
+		if (strcmp(v[j].name, keep) == 0)
+			continue;
+		snprintf(p, sizeof p, ".bodies/%s", v[j].name);
+		if (unlinkat(b->boxfd, p, 0) < 0)
+			continue;
+		total -= v[j].size;
+		for (i = 0; i < mb_count(b->mb); i++)
+			if ((tag = stubtag(b, i, id)) != NULL && strncmp(tag + 2, v[j].name, 16) == 0) {
+				Idn *hit = idnof(b, i);
+
+				if (hit != NULL && hit->wflags >= 0)
+					remake(b, i, hit);
+				break;
+			}
+	}
+	closedir(dir);
+	free(v);
+}
+
+/* A reader opened a leased file: its message fetched, its file filled. */
+static void
+fetchbody(struct Lease *l)
+{
+	char num[16], id[MB_IDLEN], hex[17], name[32];
+	const char *tag;
+	Box *b = l->b;
+	unsigned n = l->n;
+	Str full = { 0 }, s = { 0 };
+	Mfctx c;
+	Msg m;
+	Idn *hit = NULL;
+	int i, ok = 0;
+
+	snprintf(num, sizeof num, "%u", n);
+	if ((i = msgindex(b, num)) >= 0 && (tag = stubtag(b, i, id)) != NULL && (hit = idnof(b, i)) != NULL) {
+		snprintf(hex, sizeof hex, "%.16s", tag + 2);
+		snprintf(name, sizeof name, "%.8s", hex);
+		if (imap_fetch(b->rm, G.login, strtoul(name, NULL, 16), strtoul(hex + 8, NULL, 16), &full) < 0)
+			fprintf(stderr, "fs: %s: %u: %s\n", b->name, n, lasterr());
+		else if (msg_parse(&m, full.p, full.n) == 0) {
+			ctx(b, &c, i, mb_msg(b->mb, i));
+			mf_file(&m, m.root, &c, leasednames[l->k], &s);
+			ok = pwrite(l->fd, s.p ? s.p : "", s.n, 0) == (ssize_t)s.n;
+			msg_free(&m);
+			snprintf(name, sizeof name, ".bodies/%s", hex);
+			mkdirat(b->boxfd, ".bodies", 0700);
+			unlinkat(b->boxfd, name, 0);
+			ok &= putfile(b->boxfd, name, full.p, full.n, 0600) == 0;
+		}
+	}
+	unlease(b, n);	/* the reader goes on */
+	if (ok) {
+		remake(b, i, hit);
+		trim(b, hex);
+	} else
+		b->relet = 1;	/* leased again when the reader lets go */
+	str_free(&full);
+	str_free(&s);
+}
+
+/* The leases a signal says were broken. */
+static void
+leasebreaks(void)
+{
+	struct signalfd_siginfo si;
+	int i;
+
+	while (read(G.sigfd, &si, sizeof si) == sizeof si)
+		for (i = 0; i < G.nlease; i++)
+			if (G.lease[i].fd == (int)si.ssi_fd) {
+				fetchbody(&G.lease[i]);
+				break;
+			}
+}
+
+/* Header-only messages whose files are not leased: leased (after a restart,
+ * or a reader that held a file open). */
+static void
+relet(Box *b)
+{
+	char id[MB_IDLEN], p[32];
+	const char *tag;
+	Idn *hit;
+	int i;
+
+	b->relet = 0;
+	for (i = 0; i < mb_count(b->mb); i++)
+		if ((tag = stubtag(b, i, id)) != NULL && (hit = idnof(b, i)) != NULL && hit->leased == 0 && hit->wflags >= 0) {
+			snprintf(p, sizeof p, ".bodies/%.16s", tag + 2);
+			if (faccessat(b->boxfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+				struct stat st;
+
+				/* whole in the cache: whole in the tree (unless it is already) */
+				snprintf(p, sizeof p, "%u/raw", hit->n);
+				if (fstatat(b->boxfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size == 0)
+					remake(b, i, hit);
+			} else
+				leasemsg(b, hit);
+		}
 }
 
 /* One more run of a box that was exported before; after a ctl command the
@@ -1143,6 +1445,7 @@ closebox(Box *b, int rm)
 		;
 	*l = b->link;
 	idlestop(b);
+	unlease(b, 0);
 	if (G.watch >= 0) {
 		inotify_rm_watch(G.watch, b->wbox);
 		for (k = 0; k < 2; k++) {
@@ -1248,6 +1551,7 @@ openbox(const char *file, const char *name, int *bad)
 		b->rm = xmalloc(sizeof rm);
 		*b->rm = rm;
 		b->due = now_ms() + G.refresh * 1000LL;
+		b->relet = G.cachemax > 0;	/* a tree from before: its header-only messages leased */
 	}
 	b->wbox = b->wmail[0] = b->wmail[1] = b->idlefd = -1;
 	snprintf(b->boxdir, sizeof b->boxdir, "%s/%s", G.top, base);
@@ -1817,7 +2121,7 @@ static void
 serve(void)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd pf[2 + 256];
+	struct pollfd pf[3 + 256];
 	Box *b, *nb, *ib[256];
 	ssize_t r;
 	char *p;
@@ -1840,17 +2144,22 @@ serve(void)
 			idlestart(b);
 			if (b->idler > 0 && ni < (int)nelem(ib)) {
 				ib[ni] = b;
-				pf[2 + ni].fd = b->idlefd;
-				pf[2 + ni++].events = POLLIN;
+				pf[3 + ni].fd = b->idlefd;
+				pf[3 + ni++].events = POLLIN;
 			}
+			if (b->relet)
+				relet(b);
 		}
 		pf[0].fd = G.watch;
 		pf[1].fd = G.ctl;
-		pf[0].events = pf[1].events = POLLIN;
-		if (poll(pf, 2 + ni, 1000) <= 0)
+		pf[2].fd = G.sigfd;
+		pf[0].events = pf[1].events = pf[2].events = POLLIN;
+		if (poll(pf, 3 + ni, 1000) <= 0)
 			continue;
+		if (pf[2].revents & POLLIN)
+			leasebreaks();
 		for (i = 0; i < ni; i++)
-			if (pf[2 + i].revents)
+			if (pf[3 + i].revents)
 				idleread(ib[i]);
 		if (pf[1].revents & POLLIN)
 			readctl();
@@ -1871,6 +2180,24 @@ serve(void)
 	}
 }
 
+/* "N", "Nk", "Nm" or "Ng" in octets, or -1. */
+static int64_t
+sizearg(const char *s)
+{
+	char *e;
+	long long n = strtoll(s, &e, 10);
+	const char *u = "kmg", *k;
+	int64_t m = 1;
+
+	if (e == s || n < 0 || n > 1LL << 40)
+		return -1;
+	if (*e && ((k = strchr(u, *e | 0x20)) == NULL || e[1]))
+		return -1;
+	for (; *e && k >= u; k--)
+		m <<= 10;
+	return n * m;
+}
+
 int
 fs_main(int argc, char **argv)
 {
@@ -1881,8 +2208,12 @@ fs_main(int argc, char **argv)
 	G.login = mime_login();
 	G.watch = G.ctl = -1;
 	G.refresh = 60;
-	while ((c = getopt(argc, argv, "bc:f:m:npr:xv")) != -1) {
+	while ((c = getopt(argc, argv, "bc:C:f:m:npr:xv")) != -1) {
 		switch (c) {
+		case 'C':
+			if ((G.cachemax = sizearg(optarg)) <= 0)
+				usage();
+			break;
 		case 'b':
 			G.announce = 1;
 			break;
@@ -1915,8 +2246,27 @@ fs_main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || (once && none))
+	if (optind != argc || (once && none) || (once && G.cachemax))
 		usage();
+	G.sigfd = -1;
+	if (G.cachemax) {
+		/* header-only IMAP messages, their bodies fetched when read */
+		struct rlimit rl;
+		sigset_t ss;
+
+		imap_headers = 1;
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGRTMIN + 1);
+		sigprocmask(SIG_BLOCK, &ss, NULL);
+		if ((G.sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+			die(EX_OSERR, "signalfd:");
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max > 1 << 20 ? 1 << 20 : rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		G.maxlease = rl.rlim_cur > 256 ? (int)rl.rlim_cur - 256 : 0;
+	}
 	if (G.noplumb)
 		G.announce = 0, G.cmd = NULL;
 	if (tree == NULL) {

@@ -350,7 +350,30 @@ typedef struct Loc {
 	uint32_t uid;	/* 0: another UIDVALIDITY's */
 	int at;		/* the message's index in the copy */
 	int seen;	/* the server has it */
+	int head;	/* its header only ("-h") */
 } Loc;
+
+/* Message uid fetched into the copy: whole ("-i"), or its header ("-h")
+ * under imap_headers. 0 or -1. */
+static int
+fetchnew(Ic *ic, const char *cache, uint32_t uid)
+{
+	char set[16], tg[24];
+	int j;
+
+	snprintf(set, sizeof set, "%u", uid);
+	ic->when = -1;
+	if ((j = cmd(ic, imap_headers ? "UID FETCH %s (INTERNALDATE BODY.PEEK[HEADER])" :
+	    "UID FETCH %s (INTERNALDATE BODY.PEEK[])", set, NULL)) != 1)
+		return j == 0 ? refused(ic, "UID FETCH BODY.PEEK[]") : -1;
+	snprintf(tg, sizeof tg, "-%c%08x%08x", imap_headers ? 'h' : 'i', (unsigned)ic->validity, uid);
+	maildir_tag = tg;
+	maildir_when = ic->when;	/* arrived when the server says */
+	j = maildir_append(cache, ic->lit.p ? ic->lit.p : "", ic->lit.n);
+	maildir_tag = NULL;
+	maildir_when = 0;
+	return j < 0 ? -1 : 0;
+}
 
 static int
 cmploc(const void *a, const void *b)
@@ -389,7 +412,8 @@ int
 imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *gone)
 {
 	Ic *ic = xmalloc(sizeof *ic);
-	char **tags = NULL, tg[24], set[32], id[MB_IDLEN], *sp;
+	char **tags = NULL, tg[24], set[32], id[MB_IDLEN];
+	const char *sp;
 	int *tat = NULL, ntags = 0, nst, i, k, j, rc = -1, *sflags = NULL, ndel = 0, changed = 0, f, want, nloc = 0;
 	uint32_t *suid = NULL, v;
 	uint64_t validity;
@@ -400,7 +424,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 	*got = *gone = 0;
 	memset(ic, 0, sizeof *ic);
 	if (remote_mkcopy(cache) < 0 || (nst = loadstate(cache, &validity, &suid, &sflags)) < 0 ||
-	    (ntags = remote_tags(cache, 'i', &tags, &tat)) < 0)
+	    (ntags = remote_tags(cache, "ih", &tags, &tat)) < 0)
 		goto out;
 	sortuids(suid, sflags, nst);
 	i = -1;
@@ -433,6 +457,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 		loc[k].uid = v == (uint32_t)ic->validity ? strtoul(tags[k] + 10, NULL, 16) : 0;
 		loc[k].at = tat[k];
 		loc[k].seen = 0;
+		loc[k].head = tags[k][1] == 'h';
 	}
 	qsort(loc, nloc, sizeof *loc, cmploc);
 	if ((mb = mb_open(cache, MB_RDWR)) == NULL)
@@ -458,6 +483,14 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			}
 			ic->flags[i] = want;
 			hit->seen = 1;
+			if (hit->head && !imap_headers) {
+				/* a header only, from a run with -C: now whole */
+				if (fetchnew(ic, cache, ic->uid[i]) < 0)
+					goto out;
+				mb_setflags(mb, hit->at, MF_DELETED, 0);
+				changed = 1;
+				(*got)++;
+			}
 		} else if (j >= 0) {
 			/* the copy lost it: deleted here */
 			if (cmd(ic, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set, NULL) != 1)
@@ -465,19 +498,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 			str_fmt(&del, "%s%u", ndel++ ? "," : "", ic->uid[i]);
 			ic->uid[i] = 0;
 		} else {
-			ic->when = -1;
-			if ((j = cmd(ic, "UID FETCH %s (INTERNALDATE BODY.PEEK[])", set, NULL)) != 1) {
-				if (j == 0)
-					refused(ic, "UID FETCH BODY.PEEK[]");
-				goto out;
-			}
-			snprintf(tg, sizeof tg, "-i%08x%08x", (unsigned)ic->validity, ic->uid[i]);
-			maildir_tag = tg;
-			maildir_when = ic->when;	/* arrived when the server says */
-			j = maildir_append(cache, ic->lit.p ? ic->lit.p : "", ic->lit.n);
-			maildir_tag = NULL;
-			maildir_when = 0;
-			if (j < 0)
+			if (fetchnew(ic, cache, ic->uid[i]) < 0)
 				goto out;
 			(*got)++;
 		}
@@ -499,7 +520,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 	/* what was fetched gets the server's flags */
 	if (*got > 0 && mb_refresh(mb) >= 0)
 		for (k = 0; k < mb_count(mb); k++)
-			if ((sp = strstr(mb_id(mb, k, id), "-i")) != NULL && strspn(sp + 2, "0123456789abcdef") >= 16 &&
+			if ((sp = remote_tagin(mb_id(mb, k, id), "ih")) != NULL &&
 			    (snprintf(tg, sizeof tg, "%.8s", sp + 2), strtoul(tg, NULL, 16) == (uint32_t)ic->validity) &&
 			    (j = find(ic->uid, ic->n, strtoul((snprintf(tg, sizeof tg, "%.8s", sp + 10), tg), NULL, 16))) >= 0 &&
 			    (mb_msg(mb, k)->flags & SYNCED) != ic->flags[j]) {
@@ -537,6 +558,48 @@ out:
 	str_free(&ic->lit);
 	str_free(&s);
 	str_free(&del);
+	free(ic);
+	return rc;
+}
+
+int imap_headers;
+
+int
+imap_fetch(const Remote *r, const char *owner, uint32_t validity, uint32_t uid, Str *out)
+{
+	Ic *ic = xmalloc(sizeof *ic);
+	Str s = { 0 };
+	char set[16];
+	int i = -1, rc = -1;
+
+	memset(ic, 0, sizeof *ic);
+	if (login(ic, r, owner) < 0)
+		goto out;
+	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0 || (i = cmd(ic, "EXAMINE %s", s.p, NULL)) != 1) {
+		if (i == 0)
+			refused(ic, "EXAMINE");
+		goto out;
+	}
+	if ((uint32_t)ic->validity != validity) {
+		seterr("%s: the mailbox's UIDVALIDITY changed", r->host);
+		goto out;
+	}
+	snprintf(set, sizeof set, "%u", uid);
+	if ((i = cmd(ic, "UID FETCH %s BODY.PEEK[]", set, NULL)) != 1 || ic->lit.n == 0) {
+		if (i >= 0)
+			seterr("%s: UID %u: %s", r->host, uid, i == 0 ? ic->t.p : "gone from the server");
+		goto out;
+	}
+	str_reset(out);
+	str_addn(out, ic->lit.p, ic->lit.n);
+	cmd(ic, "LOGOUT", NULL, NULL);
+	rc = 0;
+out:
+	if (ic->c.close != NULL)
+		ic->c.close(&ic->c);
+	str_free(&ic->t);
+	str_free(&ic->lit);
+	str_free(&s);
 	free(ic);
 	return rc;
 }

@@ -310,10 +310,21 @@ out:
 	return rc;
 }
 
-int
-remote_tags(const char *cache, char prefix, char ***v, int **at)
+/* The tag in a message's id: '-', one of pfx, 16 hex digits; or NULL. */
+const char *
+remote_tagin(const char *id, const char *pfx)
 {
-	char id[MB_IDLEN], *sp, key[3] = { '-', prefix, 0 };
+	for (; (id = strchr(id, '-')) != NULL; id++)
+		if (id[1] && strchr(pfx, id[1]) && strspn(id + 2, "0123456789abcdef") >= 16)
+			return id;
+	return NULL;
+}
+
+int
+remote_tags(const char *cache, const char *pfx, char ***v, int **at)
+{
+	char id[MB_IDLEN];
+	const char *sp;
 	Mailbox *mb;
 	int i, n = 0;
 
@@ -322,7 +333,7 @@ remote_tags(const char *cache, char prefix, char ***v, int **at)
 	*v = xmalloc((mb_count(mb) + 1) * sizeof **v);
 	*at = xmalloc((mb_count(mb) + 1) * sizeof **at);
 	for (i = 0; i < mb_count(mb); i++)
-		if ((sp = strstr(mb_id(mb, i, id), key)) != NULL && strspn(sp + 2, "0123456789abcdef") >= 16) {
+		if ((sp = remote_tagin(mb_id(mb, i, id), pfx)) != NULL) {
 			(*v)[n] = xstrndup(sp, 18);
 			(*at)[n++] = i;
 		}
@@ -440,7 +451,7 @@ pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *
 	if (remote_mkcopy(cache) < 0 || (nstate = loadstate(cache, &state)) < 0)
 		goto out;
 	/* the tags the copy holds */
-	if ((nlocal = remote_tags(cache, 'p', &local, &lat)) < 0)
+	if ((nlocal = remote_tags(cache, "p", &local, &lat)) < 0)
 		goto out;
 	if (nlocal > 1)
 		qsort(local, nlocal, sizeof *local, cmpstr);

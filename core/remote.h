@@ -52,6 +52,14 @@ int imap_sync(const Remote *r, const char *login, const char *cache, int *got, i
  * server has no IDLE, -1 (lasterr) the session or wake lost.
  */
 int imap_idle(const Remote *r, const char *login, int wake);
+/*
+ * With imap_headers set, imap_sync fetches a new message's header only
+ * (BODY.PEEK[HEADER]) and tags it "-h" rather than "-i"; imap_fetch brings
+ * its whole text when it is wanted: the message of that UIDVALIDITY and UID
+ * into out. 0, or -1 (lasterr; also when the UIDVALIDITY changed).
+ */
+extern int imap_headers;
+int imap_fetch(const Remote *r, const char *login, uint32_t validity, uint32_t uid, Str *out);
 /* pop_sync or imap_sync */
 int remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
 
@@ -66,6 +74,7 @@ int remote_dial(Conn *c, Bio *b, const Remote *r, const char *svc, const char *t
 int remote_mkcopy(const char *path);	/* a Maildir, made when missing */
 /* COPY/name made s (freed), durably: a temporary file, fsync, rename. */
 int remote_putstate(const char *cache, const char *name, Str *s);
-/* The copy's tags ("-" prefix, 16 hex digits) and their messages' indexes; the count or -1. */
-int remote_tags(const char *cache, char prefix, char ***v, int **at);
+/* The copy's tags ('-', one of pfx, 16 hex digits) and their messages' indexes; the count or -1. */
+int remote_tags(const char *cache, const char *pfx, char ***v, int **at);
+const char *remote_tagin(const char *id, const char *pfx);	/* the tag in an id, or NULL */
 #endif

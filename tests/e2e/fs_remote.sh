@@ -255,6 +255,7 @@ sleep 2
 is "$(ls "$box" | grep -c '^[0-9]')" "$before" "the server gone: the tree stays as it was"
 like "$(cat "$T/fserr")" "localhost" "and fs says why"
 spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
+dvpid=$pid
 waitport $PS
 check "the server back: the copy catches up" waitfor sh -c "grep -qx sixth '$box'/*/subject"
 kill $fspid
@@ -317,6 +318,63 @@ kill $fspid
 wait $fspid 2>/dev/null
 sleep 0.2
 is "$(pgrep -f "fs -v -r 3600 -f /imaps/localhost:$PIS/bob" | wc -l)" 0 "the watcher ends with the daemon"
+# -C: messages come as their headers; a reader's open fetches the body; the cache keeps -C octets
+big() {	# big N: a message of about 3 KB; N=2 a multipart one
+	python3 - "$1" <<-'PY'
+	import sys
+	n = sys.argv[1]
+	body = "".join("line %s of big %s, to make it long enough\r\n" % (i, n) for i in range(60))
+	if n == "2":
+	    msg = ("From: big@example.org\r\nSubject: big 2\r\nMIME-Version: 1.0\r\n"
+	        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+	        + body + "--b\r\nContent-Type: text/plain; name=a.txt\r\n\r\nattached\r\n--b--\r\n")
+	else:
+	    msg = "From: big@example.org\r\nSubject: big %s\r\n\r\n%s" % (n, body)
+	print(repr(msg.encode()))
+	PY
+}
+for n in 1 2 3; do imapc "M.append('INBOX', None, None, $(big $n))"; done
+ctree=$T/ctree/imap.localhost.bob
+check "-C wants the daemon" sh -c "! '$UPAS' fs -x -C 4k -f '/imaps/localhost:$PIS/bob' -m '$T/ctree' 2>/dev/null"
+spawn "$UPAS" fs -v -C 4k -r 3600 -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>"$T/cerr"
+fspid=$pid
+check "-C: the messages show" waitfor sh -c "grep -qx 'big 3' '$ctree'/*/subject"
+k1=$(grep -lx 'big 1' "$ctree"/*/subject | xargs dirname)
+k2=$(grep -lx 'big 2' "$ctree"/*/subject | xargs dirname)
+k3=$(grep -lx 'big 3' "$ctree"/*/subject | xargs dirname)
+check "their headers only, until read (stat opens nothing)" sh -c "test \$(stat -c %s '$k1/raw') -lt 100 && test ! -s '$k1/rawbody' && test ! -e '$k2/1'"
+is "$(cat "$k1/from")" "big@example.org" "the header's files are there"
+check "the copy holds headers only" sh -c "test -d '$U/imap.localhost.bob' && ! grep -rqs 'line 3 of big' '$U/imap.localhost.bob'"
+like "$(cat "$k1/body")" "line 59 of big 1," "a reader's open fetches the body"
+check "then the directory is whole" waitfor sh -c "test -s '$k1/raw' && grep -q 'line 59 of big 1' '$k1/rawbody'"
+like "$(cat "$k2/raw")" "name=a.txt" "raw of a multipart message"
+check "and its parts appear" waitfor sh -c "grep -qx attached '$k2/2/body'"
+check "the cache keeps -C octets: the least recently read goes back to its header" waitfor sh -c "! grep -q line '$k1/rawheader' && test ! -s '$k1/rawbody'"
+like "$(cat "$k1/rawunix")" "line 59 of big 1," "and is fetched again when read"
+kill $fspid
+wait $fspid 2>/dev/null
+spawn "$UPAS" fs -C 4k -r 3600 -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>>"$T/cerr"
+fspid=$pid
+sleep 1
+like "$(timeout 20 cat "$k3/body")" "line 59 of big 3," "a daemon started again leases what it left as headers"
+check "nothing failed" sh -c "! grep -Eq 'refused|error|lost' '$T/cerr'"
+# the server gone: a reader gets the header's file at once, and the body when it is back
+k=$(for d in "$k1" "$k2"; do [ -s "$d/rawbody" ] || echo "$d"; done | head -1)
+kill $dvpid
+sleep 0.5
+is "$(timeout 30 cat "$k/body"; echo "rc $?")" "rc 0" "the server gone: the reader is let go at once"
+like "$(cat "$T/cerr")" "localhost" "and fs says why"
+spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
+dvpid=$pid
+waitport $PIS
+sleep 1
+like "$(timeout 30 cat "$k/body")" "line 59 of big" "the server back: the body comes"
+kill $fspid
+wait $fspid 2>/dev/null
+out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>&1)
+like "$out" "3 fetched" "without -C the headers-only messages are fetched whole"
+check "into the copy" grep -rqs 'line 3 of big 2' "$U/imap.localhost.bob"
+is "$(ls "$ctree" | grep -c '^[0-9]')" 6 "each once"
 # our own servers: pop3 and imap4d behind listen with TLS
 printf 'carl carlpw\n' >"$UPASROOT/lib/secrets"
 chmod 600 "$UPASROOT/lib/secrets"
