@@ -252,7 +252,8 @@ aliasmail_main(int argc, char **argv)
 			usage();
 		die(st, "%s", lasterr());
 	}
-	fwrite(out.p, 1, out.n, stdout);
+	if (out.n > 0)
+		fwrite(out.p, 1, out.n, stdout);
 	str_free(&out);
 	fflush(stdout);
 	return ferror(stdout) ? EX_IOERR : 0;

@@ -6,7 +6,6 @@
  * rmail does, so a pipeto file can run it.
  */
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +13,24 @@
 #include <unistd.h>
 #include "applet.h"
 #include "mbox.h"
+#include "regexp.h"
 #include "rewrite.h"
 
 /* The file name template with a match's text substituted. */
 static void
-regsub(Str *out, const char *tmpl, const char *s, regmatch_t *m)
+regsub(Str *out, const char *tmpl, const char *s, Rematch *m)
 {
 	int i;
 
 	for (; *tmpl; tmpl++) {
 		if (*tmpl == '\\' && tmpl[1] >= '0' && tmpl[1] <= '9') {
 			i = *++tmpl - '0';
-			if (m[i].rm_so >= 0)
-				str_addn(out, s + m[i].rm_so, m[i].rm_eo - m[i].rm_so);
+			if (m[i].so >= 0)
+				str_addn(out, s + m[i].so, m[i].eo - m[i].so);
 		} else if (*tmpl == '\\' && tmpl[1] == '\\') {
 			str_addc(out, *++tmpl);
 		} else if (*tmpl == '&') {
-			str_addn(out, s + m[0].rm_so, m[0].rm_eo - m[0].rm_so);
+			str_addn(out, s + m[0].so, m[0].eo - m[0].so);
 		} else
 			str_addc(out, *tmpl);
 	}
@@ -52,12 +52,12 @@ headerlen(const char *p, size_t n)
 int
 filter_main(int argc, char **argv)
 {
-	int c, flagn = 0, header = 0, body = 0, i, e;
+	int c, flagn = 0, header = 0, body = 0, i;
 	Str in = { 0 }, sender = { 0 }, file = { 0 };
-	char buf[65536], *msg, *snd, *bang, err[128];
+	char buf[65536], *msg, *snd, *bang;
 	size_t skip, n, hlen;
-	regmatch_t m[10];
-	regex_t re;
+	Rematch m[10];
+	Regex *re;
 	ssize_t r;
 
 	while ((c = getopt(argc, argv, "nbh")) != -1)
@@ -96,25 +96,23 @@ filter_main(int argc, char **argv)
 	hlen = headerlen(msg, n);
 	str_adds(&file, argv[1]);
 	for (i = 2; i < argc; i += 2) {
-		if ((e = regcomp(&re, argv[i], REG_EXTENDED)) != 0) {
-			regerror(e, &re, err, sizeof err);
-			warn("%s: %s", argv[i], err);
+		if ((re = re_comp(argv[i], 0)) == NULL) {
+			warn("%s: %s", argv[i], lasterr());
 			continue;
 		}
-		if (regexec(&re, snd, nelem(m), m, 0) == 0) {
+		if (re_exec(re, snd, strlen(snd), m, nelem(m))) {
 			str_reset(&file);
 			regsub(&file, argv[i + 1], snd, m);
-			regfree(&re);
+			re_free(re);
 			break;
 		}
-		if ((header || body) && regexec(&re, msg, nelem(m), m, 0) == 0 &&
-		    (body || (size_t)m[0].rm_so < hlen)) {
+		if ((header || body) && re_exec(re, msg, body ? n : hlen, m, nelem(m))) {
 			str_reset(&file);
 			regsub(&file, argv[i + 1], msg, m);
-			regfree(&re);
+			re_free(re);
 			break;
 		}
-		regfree(&re);
+		re_free(re);
 	}
 	/* the name may hold text matched in the message: it must not climb */
 	if (!path_clean(file.p)) {

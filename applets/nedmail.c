@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "applet.h"
 #include "htmlfmt.h"
 #include "mbox.h"
+#include "regexp.h"
 #include "mimeenc.h"
 #include "msg.h"
 #include "msgfiles.h"
@@ -72,7 +72,7 @@ static struct {
 	Str hraw;
 	Msg hmsg;
 	int hparsed;
-	regex_t re;
+	Regex *re;
 	int hasre;
 	char *fmt;		/* t: a formatter for text bodies, or NULL */
 	Str out;
@@ -818,7 +818,6 @@ getre(char **sp, int d)
 {
 	char buf[LINE], *s = *sp;
 	size_t n = 0;
-	int r;
 
 	while (*s && *s != d && n + 2 < sizeof buf) {
 		if (*s == '\\' && s[1] == d)
@@ -837,9 +836,9 @@ getre(char **sp, int d)
 		return 0;
 	}
 	if (N.hasre)
-		regfree(&N.re);
+		re_free(N.re);
 	N.hasre = 0;
-	if ((r = regcomp(&N.re, buf, REG_EXTENDED | REG_NOSUB | REG_NEWLINE)) != 0) {
+	if ((N.re = re_comp(buf, 0)) == NULL) {
 		say("!badly formed regular expression\n");
 		return -1;
 	}
@@ -860,7 +859,7 @@ matches(int id, int kind, const char *fld)
 	if (kind == '/' || kind == '?') {
 		if (hline(&s, &p) == 0) {
 			str_addc(&s, 0);
-			r = regexec(&N.re, s.p, 0, NULL, 0) == 0;
+			r = re_exec(N.re, s.p, s.n - 1, NULL, 0);
 		}
 	} else if (kind == '%') {
 		if ((m = load(id)) != NULL) {
@@ -870,7 +869,7 @@ matches(int id, int kind, const char *fld)
 			for (size_t i = 0; i + 1 < s.n; i++)
 				if (s.p[i] == 0)
 					s.p[i] = ' ';
-			r = regexec(&N.re, s.p, 0, NULL, 0) == 0;
+			r = re_exec(N.re, s.p, s.n - 1, NULL, 0);
 		}
 	} else if ((m = head(id)) != NULL) {
 		if (fld == NULL || strcasecmp(fld, "from") == 0)
@@ -883,7 +882,7 @@ matches(int id, int kind, const char *fld)
 		for (size_t i = 0; i + 1 < s.n; i++)
 			if (s.p[i] == 0)
 				s.p[i] = ' ';
-		r = regexec(&N.re, s.p, 0, NULL, 0) == 0;
+		r = re_exec(N.re, s.p, s.n - 1, NULL, 0);
 	}
 	str_free(&s);
 	return r;

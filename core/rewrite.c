@@ -249,7 +249,7 @@ rw_free(Rewrite *rw)
 
 	for (i = 0; i < rw->n; i++)
 		if (rw->r[i].compiled == 1)
-			regfree(&rw->r[i].re);
+			re_free(rw->r[i].re);
 	free(rw->r);
 	free(rw->equiv);
 	arena_free(&rw->ar);
@@ -268,7 +268,7 @@ addlit(Str *s, const char *p, size_t n)
 }
 
 static char *
-substitute(Arena *ar, const char *src, const char *addr, regmatch_t *pm, const Rwmsg *m)
+substitute(Arena *ar, const char *src, const char *addr, Rematch *pm, const Rwmsg *m)
 {
 	Str s = { 0 };
 	const char *p;
@@ -280,7 +280,7 @@ substitute(Arena *ar, const char *src, const char *addr, regmatch_t *pm, const R
 	str_adds(&s, "");
 	for (p = src; *p; p++) {
 		if (*p == '&') {
-			addlit(&s, addr + pm[0].rm_so, pm[0].rm_eo - pm[0].rm_so);
+			addlit(&s, addr + pm[0].so, pm[0].eo - pm[0].so);
 			continue;
 		}
 		if (*p != '\\') {
@@ -294,8 +294,8 @@ substitute(Arena *ar, const char *src, const char *addr, regmatch_t *pm, const R
 		case '0': case '1': case '2': case '3': case '4':
 		case '5': case '6': case '7': case '8': case '9':
 			i = *p - '0' + 1;
-			if (pm[i].rm_so >= 0)
-				addlit(&s, addr + pm[i].rm_so, pm[i].rm_eo - pm[i].rm_so);
+			if (pm[i].so >= 0)
+				addlit(&s, addr + pm[i].so, pm[i].eo - pm[i].so);
 			break;
 		case 's':
 			addlit(&s, m->sender, strlen(m->sender));
@@ -325,26 +325,23 @@ mightmatch(const char *pat, const char *s)
 
 	if (strchr(pat, '|') != NULL)
 		return 1;
-	while (pat[n] && strchr(".[]()*+?{}|^$\\", pat[n]) == NULL)
+	while (pat[n] && strchr(".[]()*+?|^$\\", pat[n]) == NULL)
 		n++;
-	if (n > 0 && pat[n] && strchr("*+?{", pat[n]) != NULL)
+	if (n > 0 && pat[n] && strchr("*+?", pat[n]) != NULL)
 		n--;	/* the last letter is repeated or optional */
-	return strncmp(pat, s, n) == 0;
+	return strncasecmp(pat, s, n) == 0;
 }
 
 static int
 compile(Rule *r)
 {
 	Str s = { 0 };
-	char err[128];
-	int e;
 
 	if (r->compiled)
 		return r->compiled;
 	str_fmt(&s, "^(%s)$", r->pat);
-	if ((e = regcomp(&r->re, s.p, REG_EXTENDED | REG_ICASE)) != 0) {
-		regerror(e, &r->re, err, sizeof err);
-		warn("rewrite: %s: %s", r->pat, err);
+	if ((r->re = re_comp(s.p, RE_ICASE)) == NULL) {
+		warn("rewrite: %s: %s", r->pat, lasterr());
 		r->compiled = -1;
 	} else
 		r->compiled = 1;
@@ -356,7 +353,7 @@ int
 rw_match(Rewrite *rw, Arena *ar, const char *addr, const Rwmsg *m, int authorized,
     char **arg1, char **arg2)
 {
-	regmatch_t pm[11];	/* 0 and 1: all of it (our anchoring group); 2-10: \1-\9 */
+	Rematch pm[RE_NSUB];	/* 0 and 1: all of it (our anchoring group); 2-10: \1-\9 */
 	char *low = arena_strdup(ar, addr), *p;
 	int i;
 
@@ -367,7 +364,7 @@ rw_match(Rewrite *rw, Arena *ar, const char *addr, const Rwmsg *m, int authorize
 			continue;
 		if (!mightmatch(rw->r[i].pat, low) || compile(&rw->r[i]) < 0)
 			continue;
-		if (regexec(&rw->r[i].re, low, nelem(pm), pm, 0) != 0)
+		if (!re_exec(rw->r[i].re, low, strlen(low), pm, nelem(pm)))
 			continue;
 		*arg1 = substitute(ar, rw->r[i].arg1, addr, pm, m);
 		*arg2 = substitute(ar, rw->r[i].arg2, addr, pm, m);

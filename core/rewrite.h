@@ -17,7 +17,7 @@
 #ifndef UPAS_REWRITE_H
 #define UPAS_REWRITE_H
 
-#include <regex.h>
+#include "regexp.h"
 #include "core.h"
 
 enum {
@@ -33,7 +33,7 @@ typedef struct Rule {
 	char *pat;
 	int type;
 	char *arg1, *arg2;	/* NULL when absent */
-	regex_t re;
+	Regex *re;
 	int compiled;		/* 1 compiled, -1 bad pattern (skipped) */
 } Rule;
 

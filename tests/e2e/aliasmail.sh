@@ -53,6 +53,10 @@ out=$(printf '%s' "$msg" | "$UPAS" filter -nh alice "$R/box/alice/mbox" 'SECRET'
 is "$out" "$R/box/alice/mbox" "-h does not look in the body"
 out=$(printf '%s' "$msg" | "$UPAS" filter -nb alice "$R/box/alice/mbox" 'SECRET' "$R/box/alice/f/secret")
 is "$out" "$R/box/alice/f/secret" "-b looks in the body"
+out=$(printf '%s' "$msg" | "$UPAS" filter -nb alice "$R/box/alice/mbox" '^X-Spam: (.*)$' "$R/box/alice/f/\1")
+is "$out" "$R/box/alice/f/yes" "^ and \$ match at the ends of lines (Plan 9's regexps)"
+out=$(printf '%s' "$msg" | "$UPAS" filter -nb alice "$R/box/alice/mbox" 'hello.X-Spam' "$R/box/alice/f/x")
+is "$out" "$R/box/alice/mbox" ". does not match a newline"
 printf '%s' "$msg" | "$UPAS" filter -h alice "$R/box/alice/mbox" 'X-Spam: yes' "$R/box/alice/f/spam"; st=$?
 is "$st" 0 "filter delivers"
 like "$(head -1 "$R/box/alice/f/spam")" '^From bob@example.com ' "the sender from the From line, our hop dropped"
