@@ -57,6 +57,7 @@ resp(Ic *ic)
 {
 	char *p, *e;
 	uint64_t len;
+	size_t room;
 	ssize_t n, k;
 	int nlit;
 
@@ -78,12 +79,15 @@ resp(Ic *ic)
 		}
 		ic->t.n -= ic->line + n - p;
 		str_addc(&ic->t, '\001');
-		str_reserve(&ic->lit, len);
-		for (; len > 0; len -= k, ic->lit.n += k)
-			if ((k = bio_read(&ic->b, ic->lit.p + ic->lit.n, len)) <= 0) {
+		for (; len > 0; len -= k, ic->lit.n += k) {
+			/* room for the octets as they come, not for all the server announced */
+			str_reserve(&ic->lit, len < LIM_BIOBUF ? len : LIM_BIOBUF);
+			room = ic->lit.cap - 1 - ic->lit.n;
+			if ((k = bio_read(&ic->b, ic->lit.p + ic->lit.n, room < len ? room : len)) <= 0) {
 				seterr("%s: connection lost", ic->host);
 				return -1;
 			}
+		}
 	}
 	str_addc(&ic->t, 0);
 	ic->t.n--;
@@ -118,7 +122,7 @@ untagged(Ic *ic)
 		ic->when = imap_parsedate(d);
 	}
 
-	if (strncasecmp(t, "* CAPABILITY ", 13) == 0 || ((p = strcasestr(t, "[CAPABILITY ")) != NULL && (t = p + 1))) {
+	if ((strncasecmp(t, "* CAPABILITY ", 13) == 0 && (t += 2)) || ((p = strcasestr(t, "[CAPABILITY ")) != NULL && (t = p + 1))) {
 		snprintf(ic->caps, sizeof ic->caps, " %.*s ", (int)strcspn(t + 11, "]"), t + 11);
 		for (p = ic->caps; *p; p++)
 			*p = *p >= 'a' && *p <= 'z' ? *p - 32 : *p;
@@ -134,8 +138,9 @@ untagged(Ic *ic)
 			ic->uid = xrealloc(ic->uid, ic->a * sizeof *ic->uid);
 			ic->flags = xrealloc(ic->flags, ic->a * sizeof *ic->flags);
 		}
-		ic->uid[ic->n] = strtoul(p + 4, NULL, 10);
-		ic->flags[ic->n++] = (p = strcasestr(t, "FLAGS (")) != NULL ? flagsat(p + 7) : 0;
+		/* UIDs are nonzero (RFC 3501 §2.3.1.1); 0 marks one deleted here */
+		if ((ic->uid[ic->n] = strtoul(p + 4, NULL, 10)) != 0)
+			ic->flags[ic->n++] = (p = strcasestr(t, "FLAGS (")) != NULL ? flagsat(p + 7) : 0;
 	}
 	return 0;
 }
@@ -652,7 +657,7 @@ imap_idle(const Remote *r, const char *owner, int wake)
 				seterr("%s: %.200s", ic->host, t);
 				goto out;
 			}
-			if ((t = strchr(t + 2, ' ')) != NULL &&
+			if (t[1] != 0 && (t = strchr(t + 2, ' ')) != NULL &&
 			    (strncasecmp(t, " EXISTS", 7) == 0 || strncasecmp(t, " EXPUNGE", 8) == 0 ||
 			    strncasecmp(t, " FETCH ", 7) == 0) && write(wake, "i", 1) != 1) {
 				seterr("wake:");
@@ -674,4 +679,33 @@ out:
 	str_free(&s);
 	free(ic);
 	return rc;
+}
+
+int
+imapc_read(Conn *c, uint32_t **uid, int **flags, int *n)
+{
+	Ic *ic = xmalloc(sizeof *ic);
+	int r, ok = 0;
+
+	memset(ic, 0, sizeof *ic);
+	bio_init(&ic->b, c);
+	ic->host = "imapc";
+	if (resp(ic) == 1)
+		untagged(ic);
+	for (ic->listing = 1;; ic->listing = 0) {
+		snprintf(ic->curtag, sizeof ic->curtag, "u%u ", ++ic->tag);
+		str_reset(&ic->lit);
+		while ((r = await(ic)) == 2)
+			;
+		if (r < 0)
+			break;
+		ok += r;
+	}
+	*uid = ic->uid;
+	*flags = ic->flags;
+	*n = ic->n;
+	str_free(&ic->t);
+	str_free(&ic->lit);
+	free(ic);
+	return ok;
 }

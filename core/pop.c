@@ -435,15 +435,50 @@ remote_mkcopy(const char *path)
 	return mb_fsyncparent(path);
 }
 
+/* UIDL's lines after its +OK, up to ".": the UIDLs and their numbers,
+ * *n of them (none on entry; kept on failure too, for the caller to free); 0 or -1. */
+static int
+uidls(Pop *p, char ***uidl, unsigned **num, int *n)
+{
+	unsigned long m;
+	char *sp;
+	int a = 0;
+
+	for (;;) {
+		ssize_t len = bio_line(&p->b, p->line, sizeof p->line);
+
+		if (len <= 0) {
+			seterr("%s: UIDL: %s", p->host, len == BIO_LONG ? "line too long" : "connection lost");
+			return -1;
+		}
+		bio_chomp(p->line, &len);
+		if (strcmp(p->line, ".") == 0)
+			return 0;
+		m = strtoul(p->line, &sp, 10);
+		while (*sp == ' ')
+			sp++;
+		if (m == 0 || sp == p->line || *sp == 0 || strlen(sp) > LIM_UIDL || strchr(sp, ' ') || *n >= LIM_POPMSGS) {
+			seterr("%s: UIDL: a bad line: %.80s", p->host, p->line);
+			return -1;
+		}
+		if (*n == a) {
+			a = a ? 2 * a : 256;
+			*uidl = xrealloc(*uidl, a * sizeof **uidl);
+			*num = xrealloc(*num, a * sizeof **num);
+		}
+		(*uidl)[*n] = xstrdup(sp);
+		(*num)[(*n)++] = m;
+	}
+}
+
 int
 pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *gone)
 {
 	Pop *p = xmalloc(sizeof *p);
-	char **state = NULL, **uidl = NULL, **local = NULL, tg[24], id[MB_IDLEN], *sp;
+	char **state = NULL, **uidl = NULL, **local = NULL, tg[24], id[MB_IDLEN];
 	unsigned *num = NULL;
 	Str s = { 0 };
-	int nstate = 0, n = 0, a = 0, nlocal = 0, i, k, rc = -1, *dele = NULL, ndele = 0, *lat = NULL;
-	unsigned long m;
+	int nstate = 0, n = 0, nlocal = 0, i, k, rc = -1, *dele = NULL, ndele = 0, *lat = NULL;
 
 	*got = *gone = 0;
 	memset(p, 0, sizeof *p);
@@ -462,31 +497,8 @@ pop_sync(const Remote *r, const char *login_, const char *cache, int *got, int *
 			refused(p, "UIDL (a server without it cannot be kept in step)");
 		goto out;
 	}
-	for (;;) {
-		ssize_t len = bio_line(&p->b, p->line, sizeof p->line);
-
-		if (len <= 0) {
-			seterr("%s: UIDL: %s", r->host, len == BIO_LONG ? "line too long" : "connection lost");
-			goto out;
-		}
-		bio_chomp(p->line, &len);
-		if (strcmp(p->line, ".") == 0)
-			break;
-		m = strtoul(p->line, &sp, 10);
-		while (*sp == ' ')
-			sp++;
-		if (m == 0 || sp == p->line || *sp == 0 || strlen(sp) > LIM_UIDL || strchr(sp, ' ') || n >= LIM_POPMSGS) {
-			seterr("%s: UIDL: a bad line: %.80s", r->host, p->line);
-			goto out;
-		}
-		if (n == a) {
-			a = a ? 2 * a : 256;
-			uidl = xrealloc(uidl, a * sizeof *uidl);
-			num = xrealloc(num, a * sizeof *num);
-		}
-		uidl[n] = xstrdup(sp);
-		num[n++] = m;
-	}
+	if (uidls(p, &uidl, &num, &n) < 0)
+		goto out;
 	dele = xmalloc((n + 1) * sizeof *dele);
 	for (k = 0; k < n; k++) {
 		tag(uidl[k], tg);
@@ -562,4 +574,32 @@ int
 remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone)
 {
 	return (r->proto == RM_POP ? pop_sync : imap_sync)(r, login, cache, got, gone);
+}
+
+size_t
+pop_read(Conn *c, char ***uidl, int *n)
+{
+	Pop *p = xmalloc(sizeof *p);
+	unsigned *num = NULL;
+	Str s = { 0 };
+	size_t all = 0;
+
+	memset(p, 0, sizeof *p);
+	bio_init(&p->b, c);
+	p->host = "pop";
+	*uidl = NULL;
+	*n = 0;
+	if (reply(p) >= 0) {
+		capa(p);
+		if (cmd(p, "UIDL", NULL) == 1)
+			uidls(p, uidl, &num, n);
+		while (cmd(p, "RETR 1", NULL) == 1 && multiline(p, &s, LIM_MBOXMSG) == 0) {
+			all += s.n;
+			str_reset(&s);
+		}
+	}
+	free(num);
+	free(p);
+	str_free(&s);
+	return all;
 }

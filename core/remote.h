@@ -62,6 +62,12 @@ extern int imap_headers;
 int imap_fetch(const Remote *r, const char *login, uint32_t validity, uint32_t uid, Str *out);
 /* pop_sync or imap_sync */
 int remote_sync(const Remote *r, const char *login, const char *cache, int *got, int *gone);
+/* For the fuzzers (tests/fuzz/imapc.c, pop.c): responses read from c as a session
+ * reads them, until c ends. imapc_read: the greeting, then each command's (u1 a UID
+ * FETCH 1:*); the OKs, the UIDs listed and their flags. pop_read: the greeting, CAPA,
+ * UIDL, then RETRs; the messages' octets, the UIDLs. Arrays *n long, the caller frees. */
+int imapc_read(Conn *c, uint32_t **uid, int **flags, int *n);
+size_t pop_read(Conn *c, char ***uidl, int *n);
 
 /* For pop.c and imapc.c */
 enum {

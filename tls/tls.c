@@ -730,7 +730,7 @@ der(const unsigned char **p, const unsigned char *end, int *tag, size_t *n)
 /* The rest of a subjectAltName extension, from p to end: [critical] OCTET
  * STRING holding SEQUENCE OF GeneralName. An iPAddress [7] equal to the host's? */
 static int
-sanip(Xcheck *x, const unsigned char *p, const unsigned char *end)
+sanip(const unsigned char *ip, int iplen, const unsigned char *p, const unsigned char *end)
 {
 	size_t n;
 	int tag;
@@ -747,23 +747,23 @@ sanip(Xcheck *x, const unsigned char *p, const unsigned char *end)
 	for (end = p + n; p < end; p += n) {
 		if (der(&p, end, &tag, &n) < 0)
 			return 0;
-		if (tag == 0x87 && n == (size_t)x->iplen && memcmp(p, x->ip, n) == 0)
+		if (tag == 0x87 && n == (size_t)iplen && memcmp(p, ip, n) == 0)
 			return 1;
 	}
 	return 0;
 }
 
-/* Does the leaf (RFC 5280: tbsCertificate's extensions, subjectAltName)
- * name the address (RFC 6125 §6.2.1: iPAddress, octet for octet)? */
-static int
-ipnamed(Xcheck *x)
+/* Does the leaf, cert[0..len) (RFC 5280: tbsCertificate's extensions,
+ * subjectAltName), name the address (RFC 6125 §6.2.1: iPAddress, octet for octet)? */
+int
+tls_ipnamed(const unsigned char *cert, size_t len, const unsigned char *ip, int iplen)
 {
 	static const unsigned char san[] = { 0x55, 0x1d, 0x11 };
-	const unsigned char *p = x->der, *end, *e, *f, *g;
+	const unsigned char *p = cert, *end, *e, *f, *g;
 	size_t n, xn;
 	int tag;
 
-	if (x->nder > sizeof x->der || der(&p, p + x->nder, &tag, &n) < 0 || tag != 0x30 ||
+	if (der(&p, p + len, &tag, &n) < 0 || tag != 0x30 ||
 	    der(&p, p + n, &tag, &n) < 0 || tag != 0x30)
 		return 0;
 	for (end = p + n; p < end; p += n) {	/* the tbsCertificate's fields */
@@ -779,7 +779,7 @@ ipnamed(Xcheck *x)
 				return 0;
 			g = e;
 			if (der(&g, e + xn, &tag, &n) == 0 && tag == 0x06 && n == sizeof san && memcmp(g, san, n) == 0)
-				return sanip(x, g + n, e + xn);
+				return sanip(ip, iplen, g + n, e + xn);
 		}
 		return 0;
 	}
@@ -804,7 +804,8 @@ x_end_chain(const br_x509_class **ctx)
 	if (x->useca) {
 		x->byca = 1;
 		err = x->ca.vtable->end_chain(&x->ca.vtable);
-		if (err == 0 && x->iplen && !ipnamed(x))
+		if (err == 0 && x->iplen &&
+		    (x->nder > sizeof x->der || !tls_ipnamed(x->der, x->nder, x->ip, x->iplen)))
 			err = BR_ERR_X509_BAD_SERVER_NAME;
 		return err;
 	}

@@ -43,7 +43,9 @@ char *tls_info(Conn *c, char *buf, size_t n);
 /* Decrypted bytes wait in c's buffer: read them before polling the fd. */
 int tls_pending(Conn *c);
 
-/* For tests: does the thumbprint file's text pin these hashes; BearSSL's error in English. */
+/* For tests: does the thumbprint file's text pin these hashes; BearSSL's error in English;
+ * does a DER certificate's subjectAltName hold the address ip (iplen octets: 4 or 16). */
 int tls_pinned(const char *text, const unsigned char *sha1, const unsigned char *sha256);
 char *tls_strerror(int err, char *buf, size_t n);
+int tls_ipnamed(const unsigned char *cert, size_t len, const unsigned char *ip, int iplen);
 #endif
