@@ -4,6 +4,7 @@
 #   make asan             build/asan/{upas,unit}: AddressSanitizer + UBSan
 #   make fuzz             build/fuzz/fuzz-*: libFuzzer targets (clang)
 #   make test             install test deps, build, unit + e2e, then both again under asan
+#   make torture          crash torture at length (3000 killed deliveries), full and read-only disks
 #   make run              a demo mail system on 127.0.0.1
 #   make install PREFIX=/usr DESTDIR=... MAILROOT=/mail
 
@@ -93,6 +94,13 @@ test:
 	$(MAKE) -j$$(nproc) fuzz
 	tests/run
 
+# the torture scripts at length (tests/run runs them short)
+torture: all
+	$(MAKE) -j$$(nproc) asan
+	TORTURE_N=$${TORTURE_N:-3000} sh tests/torture/crash.sh
+	TORTURE_N=$${TORTURE_N:-1000} UPAS=build/asan/upas UNIT=build/asan/unit sh tests/torture/crash.sh
+	sh tests/torture/full.sh
+
 run: all
 	scripts/demo.sh
 
@@ -102,4 +110,4 @@ install: $(B)/upas
 clean:
 	rm -rf $(B)/obj $(B)/upas $(B)/unit $(B)/asan
 
-.PHONY: all asan fuzz fuzzers test run install clean
+.PHONY: all asan fuzz fuzzers test torture run install clean
