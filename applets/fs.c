@@ -84,6 +84,7 @@ struct Box {
 	int idlefd;		/* what it writes, or -1 */
 	int noidle;		/* the server has no IDLE */
 	int relet;		/* header-only messages may wait for their leases */
+	int nsorted;		/* v[0..nsorted) sorted by id */
 	int64_t idledue;	/* ms: a watcher may start again */
 };
 
@@ -187,7 +188,7 @@ forgetids(Box *b)
 
 	for (i = 0; i < b->nv; i++)
 		free(b->v[i].id);
-	b->nv = 0;
+	b->nv = b->nsorted = 0;
 }
 
 /* The highest number a directory in BOX has: numbers above it are free. */
@@ -478,9 +479,12 @@ cachedbody(Box *b, const char *tag, Str *out)
 static void unlease(Box *b, unsigned n);
 
 /* Message i as directory n: made as n.tmp, renamed when whole. 1 when it
- * went in as its header only (a body to fetch when read), 0, or -1. */
+ * went in as its header only (a body to fetch when read), 0, or -1.
+ * Remaking, the directory must be there: it is exchanged for the new one,
+ * never removed, so nothing fs does reads as the user's deletion, even
+ * after a crash; where the file system cannot exchange, it stays. */
 static int
-putmsg(Box *b, int i, unsigned n)
+putmsg(Box *b, int i, unsigned n, int remaking)
 {
 	char tmp[32], dir[32], id[MB_IDLEN];
 	const char *tag;
@@ -519,6 +523,8 @@ putmsg(Box *b, int i, unsigned n)
 		 * meanwhile (a crash then would read as the user's deletion) */
 		if (r == 0 && syscall(SYS_renameat2, b->boxfd, tmp, b->boxfd, dir, RENAME_EXCHANGE) == 0)
 			rmtree(b->boxfd, tmp);
+		else if (r == 0 && remaking)
+			r = -1;
 		else if (r == 0 && (errno == ENOENT || (rmtree(b->boxfd, dir), 1)) &&
 		    renameat(b->boxfd, tmp, b->boxfd, dir) < 0)
 			r = -1;
@@ -719,11 +725,13 @@ resetids(Box *b)
 	b->nv = j;
 	if (b->nv > 1)
 		qsort(b->v, b->nv, sizeof *b->v, cmpidn);
+	b->nsorted = b->nv;
 }
 
 static Mailbox *sortmb;
 static void watchmsg(Box *b, unsigned n);
 static void leasemsg(Box *b, Idn *hit);
+static void run(Box *b);
 static int msgindex(Box *b, const char *num);
 
 static int
@@ -829,7 +837,7 @@ export(Box *b)
 			hit->live = 1;
 			b->made++;
 		}
-		if ((r = putmsg(b, i, hit->n)) < 0) {
+		if ((r = putmsg(b, i, hit->n, 0)) < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			hit->wflags = -1;	/* never taken for one the user removed */
 			bad = 1;
@@ -838,10 +846,12 @@ export(Box *b)
 		hit->wflags = mb_msg(b->mb, i)->flags & MF_ALL;
 		if (G.watch >= 0)
 			watchmsg(b, hit->n);
-		if (r == 1)
-			leasemsg(b, hit);
+		/* announced before it is leased: a -c program that reads the
+		 * body would wait on us while we wait on it */
 		if (hit->n >= b->firstnew && !b->quiet)
 			tell(b, hit->n);
+		if (r == 1)
+			leasemsg(b, hit);
 	}
 	free(dup);
 	for (i = 0; i < nold; i++)
@@ -1048,6 +1058,8 @@ unlease(Box *b, unsigned n)
 			b->v[i].leased = 0;
 }
 
+/* Message hit's four files leased, all or none (our own open of one would
+ * break the others); a reader holding one open: tried again later. */
 static void
 leasemsg(Box *b, Idn *hit)
 {
@@ -1057,8 +1069,7 @@ leasemsg(Box *b, Idn *hit)
 
 	for (k = 0; G.sigfd >= 0 && k < (int)nelem(leasednames); k++) {
 		if (G.nlease >= G.maxlease) {
-			if (G.verbose)
-				fprintf(stderr, "fs: %s: %u: too many files open: its body is not fetched when read\n", b->name, hit->n);
+			fprintf(stderr, "fs: %s: %u: too many files open: its body is not fetched when read\n", b->name, hit->n);
 			break;
 		}
 		/* a file of ours: writable by this fd alone, read-only again for others */
@@ -1073,7 +1084,7 @@ leasemsg(Box *b, Idn *hit)
 			break;
 		if (fcntl(fd, F_SETSIG, SIGRTMIN + 1) < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
 			if (errno == EAGAIN)
-				b->relet = 1;	/* a reader has it open: tried again later */
+				b->relet = 1;
 			close(fd);
 			break;
 		}
@@ -1084,40 +1095,85 @@ leasemsg(Box *b, Idn *hit)
 		G.lease[G.nlease++] = (struct Lease){ fd, b, hit->n, k };
 	}
 	if (k < (int)nelem(leasednames)) {
-		unlease(b, hit->n);	/* never half: our own open would break the rest */
-		hit->leased = b->relet ? 0 : -1;
+		unlease(b, hit->n);
+		hit->leased = errno == EAGAIN ? 0 : -1;
 	} else
 		hit->leased = 1;
 }
 
-/* The Idn of message i, or NULL. */
+/* The Idn of message i, or NULL: a binary search of what the last run
+ * sorted, then the few it added. */
 static Idn *
 idnof(Box *b, int i)
 {
 	char buf[MB_IDLEN];
-	const char *id = mb_id(b->mb, i, buf);
+	Idn key, *hit;
 	int k;
 
-	for (k = 0; k < b->nv; k++)
-		if (b->v[k].live && strcmp(b->v[k].id, id) == 0)
+	key.id = (char *)mb_id(b->mb, i, buf);
+	if (b->nsorted > 0 && (hit = bsearch(&key, b->v, b->nsorted, sizeof *b->v, cmpidn)) != NULL)
+		return hit->live ? hit : NULL;
+	for (k = b->nsorted; k < b->nv; k++)
+		if (b->v[k].live && strcmp(b->v[k].id, key.id) == 0)
 			return &b->v[k];
 	return NULL;
 }
 
-/* Message i's directory made again, as it is now (whole, or its header). */
+/*
+ * Message i's directory made again as it is now (whole, or its header),
+ * after what the tree says was taken: a directory the user removed is not
+ * made again, a flags file they wrote is read first.
+ */
 static void
 remake(Box *b, int i, Idn *hit)
 {
-	int r;
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event)))), num[16], ib[MB_IDLEN];
+	struct inotify_event *e;
+	struct stat st;
+	ssize_t r;
+	char *p, *id = xstrdup(mb_id(b->mb, i, ib));
+	unsigned n = hit->n;
 
-	if ((r = putmsg(b, i, hit->n)) < 0) {
+	while (G.watch >= 0 && (r = read(G.watch, buf, sizeof buf)) > 0)
+		for (p = buf; p < buf + r; p += sizeof *e + e->len)
+			event(e = (struct inotify_event *)p);
+	if (b->treechanged || b->hit) {
+		run(b);
+		/* the run may have numbered or removed it anew */
+		snprintf(num, sizeof num, "%u", n);
+		if ((i = msgindex(b, num)) < 0 || strcmp(mb_id(b->mb, i, ib), id) != 0 || (hit = idnof(b, i)) == NULL)
+			i = -1;
+	}
+	free(id);
+	if (i < 0)
+		return;
+	snprintf(num, sizeof num, "%u", n);
+	if (fstatat(b->boxfd, num, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	if ((r = putmsg(b, i, n, 1)) < 0) {
 		fprintf(stderr, "fs: %s\n", lasterr());
 		return;
 	}
+	hit->wflags = mb_msg(b->mb, i)->flags & MF_ALL;
 	if (G.watch >= 0)
-		watchmsg(b, hit->n);
+		watchmsg(b, n);
 	if (r == 1)
 		leasemsg(b, hit);
+}
+
+struct Ent {
+	char name[17];
+	off_t size;
+	struct timespec t;
+};
+
+static int
+cmpent(const void *a, const void *b)
+{
+	const struct Ent *x = a, *y = b;
+
+	return x->t.tv_sec != y->t.tv_sec ? (x->t.tv_sec > y->t.tv_sec) - (x->t.tv_sec < y->t.tv_sec) :
+	    (x->t.tv_nsec > y->t.tv_nsec) - (x->t.tv_nsec < y->t.tv_nsec);
 }
 
 /* The body cache at most -C octets: the least recently used go, their
@@ -1125,14 +1181,15 @@ remake(Box *b, int i, Idn *hit)
 static void
 trim(Box *b, const char *keep)
 {
-	struct Ent { char name[17]; off_t size; struct timespec t; } *v = NULL, tmp;
+	struct Ent *v = NULL;
 	char id[MB_IDLEN], p[32];
 	const char *tag;
 	struct dirent *d;
 	struct stat st;
 	int64_t total = 0;
-	int n = 0, a = 0, j, k, i, fd;
+	int n = 0, a = 0, j, i, fd;
 	DIR *dir;
+	Idn *hit;
 
 	if ((fd = openat(b->boxfd, ".bodies", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    (dir = fdopendir(fd)) == NULL) {
@@ -1149,11 +1206,8 @@ trim(Box *b, const char *keep)
 			v[n++].t = st.st_mtim;
 			total += st.st_size;
 		}
-	/* oldest first (a few: a plain insertion sort) */
-	for (j = 1; j < n; j++)
-		for (k = j; k > 0 && (v[k].t.tv_sec < v[k - 1].t.tv_sec ||
-		    (v[k].t.tv_sec == v[k - 1].t.tv_sec && v[k].t.tv_nsec < v[k - 1].t.tv_nsec)); k--)
-			tmp = v[k], v[k] = v[k - 1], v[k - 1] = tmp;
+	closedir(dir);
+	qsort(v, n, sizeof *v, cmpent);
 	for (j = 0; j < n && total > G.cachemax; j++) {
 		if (strcmp(v[j].name, keep) == 0)
 			continue;
@@ -1163,80 +1217,122 @@ trim(Box *b, const char *keep)
 		total -= v[j].size;
 		for (i = 0; i < mb_count(b->mb); i++)
 			if ((tag = stubtag(b, i, id)) != NULL && strncmp(tag + 2, v[j].name, 16) == 0) {
-				Idn *hit = idnof(b, i);
-
-				if (hit != NULL && hit->wflags >= 0)
+				if ((hit = idnof(b, i)) != NULL && hit->wflags >= 0)
 					remake(b, i, hit);
 				break;
 			}
 	}
-	closedir(dir);
 	free(v);
 }
 
-/* A reader opened a leased file: its message fetched, its file filled. */
-static void
-fetchbody(struct Lease *l)
+/* Message i whole: from the body cache, else fetched (and cached) when a
+ * header-only one; else the mailbox's. 0 or -1. */
+static int
+wholemsg(Box *b, int i, Str *out)
 {
-	char num[16], id[MB_IDLEN], hex[17], name[32];
+	char id[MB_IDLEN], name[32], tmp[40], vh[9];
 	const char *tag;
-	Box *b = l->b;
-	unsigned n = l->n;
+	int fd, ok;
+
+	if ((tag = stubtag(b, i, id)) == NULL)
+		return mb_read(b->mb, i, out);
+	if (cachedbody(b, tag, out))
+		return 0;
+	snprintf(vh, sizeof vh, "%.8s", tag + 2);
+	if (imap_fetch(b->rm, G.login, strtoul(vh, NULL, 16), strtoul(tag + 10, NULL, 16) & 0xffffffff, out) < 0)
+		return -1;
+	/* into the cache whole or not at all */
+	snprintf(name, sizeof name, ".bodies/%.16s", tag + 2);
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	mkdirat(b->boxfd, ".bodies", 0700);
+	unlinkat(b->boxfd, tmp, 0);
+	if ((fd = openat(b->boxfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+		ok = fd_writeall(fd, out->p, out->n) == 0 && fsync(fd) == 0;
+		close(fd);
+		if (!ok || renameat(b->boxfd, tmp, b->boxfd, name) < 0)
+			unlinkat(b->boxfd, tmp, 0);
+	}
+	return 0;
+}
+
+/* A reader opened a leased file of message l.n: the message fetched, every
+ * leased file of it filled with its text (other readers may wait on them
+ * too), the leases let go, the directory made whole. */
+static void
+fetchbody(struct Lease l)
+{
+	char num[16], id[MB_IDLEN], hex[17];
+	const char *tag;
+	Box *b = l.b;
 	Str full = { 0 }, s = { 0 };
 	Mfctx c;
 	Msg m;
 	Idn *hit = NULL;
-	int i, ok = 0;
+	int i, k, ok = 0;
 
-	snprintf(num, sizeof num, "%u", n);
+	snprintf(num, sizeof num, "%u", l.n);
 	if ((i = msgindex(b, num)) >= 0 && (tag = stubtag(b, i, id)) != NULL && (hit = idnof(b, i)) != NULL) {
 		snprintf(hex, sizeof hex, "%.16s", tag + 2);
-		snprintf(name, sizeof name, "%.8s", hex);
-		if (imap_fetch(b->rm, G.login, strtoul(name, NULL, 16), strtoul(hex + 8, NULL, 16), &full) < 0)
-			fprintf(stderr, "fs: %s: %u: %s\n", b->name, n, lasterr());
-		else if (msg_parse(&m, full.p, full.n) == 0) {
+		if (wholemsg(b, i, &full) < 0)
+			fprintf(stderr, "fs: %s: %u: %s\n", b->name, l.n, lasterr());
+		else if (msg_parse(&m, full.p ? full.p : "", full.n) == 0) {
 			ctx(b, &c, i, mb_msg(b->mb, i));
-			mf_file(&m, m.root, &c, leasednames[l->k], &s);
-			ok = pwrite(l->fd, s.p ? s.p : "", s.n, 0) == (ssize_t)s.n;
+			for (k = ok = 0; k < G.nlease; k++)
+				if (G.lease[k].b == b && G.lease[k].n == l.n) {
+					str_reset(&s);
+					mf_file(&m, m.root, &c, leasednames[G.lease[k].k], &s);
+					ok += pwrite(G.lease[k].fd, s.p ? s.p : "", s.n, 0) == (ssize_t)s.n &&
+					    ftruncate(G.lease[k].fd, s.n) == 0;
+				}
+			ok = ok == (int)nelem(leasednames);
 			msg_free(&m);
-			snprintf(name, sizeof name, ".bodies/%s", hex);
-			mkdirat(b->boxfd, ".bodies", 0700);
-			unlinkat(b->boxfd, name, 0);
-			ok &= putfile(b->boxfd, name, full.p, full.n, 0600) == 0;
 		}
 	}
-	unlease(b, n);	/* the reader goes on */
+	unlease(b, l.n);	/* the readers go on */
 	if (ok) {
 		remake(b, i, hit);
 		trim(b, hex);
 	} else
-		b->relet = 1;	/* leased again when the reader lets go */
+		b->relet = 1;	/* leased again when the readers let go */
 	str_free(&full);
 	str_free(&s);
 }
 
-/* The leases a signal says were broken. */
+/* The leases a signal says are breaking (SIGIO: the signal queue overflowed,
+ * so every lease is looked at). A lease no longer ours is a stale signal. */
 static void
 leasebreaks(void)
 {
 	struct signalfd_siginfo si;
-	int i;
+	int i, all = 0;
 
-	while (read(G.sigfd, &si, sizeof si) == sizeof si)
+	while (read(G.sigfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGIO) {
+			all = 1;
+			continue;
+		}
 		for (i = 0; i < G.nlease; i++)
 			if (G.lease[i].fd == (int)si.ssi_fd) {
-				fetchbody(&G.lease[i]);
+				if (fcntl(G.lease[i].fd, F_GETLEASE) != F_WRLCK)
+					fetchbody(G.lease[i]);
 				break;
 			}
+	}
+	for (i = 0; all && i < G.nlease; i++)
+		if (fcntl(G.lease[i].fd, F_GETLEASE) != F_WRLCK) {
+			fetchbody(G.lease[i]);
+			i = -1;	/* the table changed */
+		}
 }
 
 /* Header-only messages whose files are not leased: leased (after a restart,
- * or a reader that held a file open). */
+ * or readers that held a file open); one the cache has whole is made whole. */
 static void
 relet(Box *b)
 {
 	char id[MB_IDLEN], p[32];
 	const char *tag;
+	struct stat st;
 	Idn *hit;
 	int i;
 
@@ -1244,15 +1340,14 @@ relet(Box *b)
 	for (i = 0; i < mb_count(b->mb); i++)
 		if ((tag = stubtag(b, i, id)) != NULL && (hit = idnof(b, i)) != NULL && hit->leased == 0 && hit->wflags >= 0) {
 			snprintf(p, sizeof p, ".bodies/%.16s", tag + 2);
-			if (faccessat(b->boxfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-				struct stat st;
-
-				/* whole in the cache: whole in the tree (unless it is already) */
-				snprintf(p, sizeof p, "%u/raw", hit->n);
+			if (faccessat(b->boxfd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+				leasemsg(b, hit);
+			else {
+				/* a header-only directory has an empty rawbody */
+				snprintf(p, sizeof p, "%u/rawbody", hit->n);
 				if (fstatat(b->boxfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size == 0)
 					remake(b, i, hit);
-			} else
-				leasemsg(b, hit);
+			}
 		}
 }
 
@@ -1364,7 +1459,7 @@ idlestop(Box *b)
 {
 	if (b->idler <= 0)
 		return;
-	kill(b->idler, SIGTERM);
+	kill(b->idler, SIGKILL);	/* it may not have its own handlers yet */
 	close(b->idlefd);
 	waitpid(b->idler, NULL, 0);
 	b->idler = 0;
@@ -1706,7 +1801,7 @@ move(Box *b, char **av, int ac)
 			goto out;
 	for (k = 0; k < n && !undo; k++) {
 		str_reset(&raw);
-		if (mb_read(b->mb, at[k], &raw) < 0 ||
+		if (wholemsg(b, at[k], &raw) < 0 ||	/* a header-only one fetched first */
 		    mb_append(path, mb_sender(b->mb, at[k]), mb_msg(b->mb, at[k])->date, raw.p ? raw.p : "", raw.n) < 0) {
 			snprintf(err, sizeof err, "%s", lasterr());
 			undo = 1;
@@ -2180,6 +2275,23 @@ serve(void)
 	}
 }
 
+/* Does the file system of directory dfd give write leases? */
+static int
+leases(int dfd)
+{
+	char name[32];
+	int fd, r;
+
+	snprintf(name, sizeof name, ".lease.%d", (int)getpid());
+	if ((fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return 0;
+	r = fcntl(fd, F_SETLEASE, F_WRLCK) == 0;
+	fcntl(fd, F_SETLEASE, F_UNLCK);
+	close(fd);
+	unlinkat(dfd, name, 0);
+	return r;
+}
+
 /* "N", "Nk", "Nm" or "Ng" in octets, or -1. */
 static int64_t
 sizearg(const char *s)
@@ -2257,6 +2369,7 @@ fs_main(int argc, char **argv)
 		imap_headers = 1;
 		sigemptyset(&ss);
 		sigaddset(&ss, SIGRTMIN + 1);
+		sigaddset(&ss, SIGIO);	/* what the kernel sends when the queue is full */
 		sigprocmask(SIG_BLOCK, &ss, NULL);
 		if ((G.sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 			die(EX_OSERR, "signalfd:");
@@ -2283,6 +2396,8 @@ fs_main(int argc, char **argv)
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 			die(EX_TEMPFAIL, "%s: another fs serves it (its ctl opens more boxes)", G.top);
 		G.topfd = fd;
+		if (G.cachemax && !leases(fd))
+			die(EX_UNAVAILABLE, "%s: -C needs file leases, which this file system does not give", G.top);
 		if ((G.watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 			die(EX_OSERR, "inotify:");
 		G.daemon = 1;

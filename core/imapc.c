@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,48 @@ wipe:
 	return rc;
 }
 
+static void
+icfree(Ic *ic)
+{
+	if (ic == NULL)
+		return;
+	if (ic->c.close != NULL)
+		ic->c.close(&ic->c);
+	str_free(&ic->t);
+	str_free(&ic->lit);
+	free(ic->uid);
+	free(ic->flags);
+	free(ic);
+}
+
+/* A session on the account's mailbox, logged in, the mailbox selected with
+ * verb (SELECT, or EXAMINE: read-only); NULL (lasterr). */
+static Ic *
+icopen(const Remote *r, const char *owner, const char *verb)
+{
+	Ic *ic = xmalloc(sizeof *ic);
+	Str s = { 0 };
+	int i = -1;
+
+	memset(ic, 0, sizeof *ic);
+	if (login(ic, r, owner) < 0)
+		goto fail;
+	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0) {
+		seterr("%s: a mailbox name an IMAP string cannot hold", r->host);
+		goto fail;
+	}
+	if ((i = cmd(ic, verb[0] == 'S' ? "SELECT %s" : "EXAMINE %s", s.p, NULL)) == 1) {
+		str_free(&s);
+		return ic;
+	}
+	if (i == 0)
+		refused(ic, verb);
+fail:
+	str_free(&s);
+	icfree(ic);
+	return NULL;
+}
+
 /* "+FLAGS.SILENT (\Seen \Flagged)" of f, into out. */
 static void
 flagstr(Str *out, int f)
@@ -303,7 +346,9 @@ flagstr(Str *out, int f)
 	str_addc(out, ')');
 }
 
-/* COPY/.imap: "upas-imap 1 VALIDITY", then "UID FLAGS" lines, by UID. */
+/* COPY/.imap: "upas-imap 2 VALIDITY", then "UID FLAGS" lines, by UID.
+ * Version 2 since copies hold header-only ("-h") messages: a reader of
+ * version 1 alone would take their UIDs for messages the copy lost. */
 static int
 loadstate(const char *cache, uint64_t *validity, uint32_t **uid, int **flags)
 {
@@ -319,7 +364,8 @@ loadstate(const char *cache, uint64_t *validity, uint32_t **uid, int **flags)
 	snprintf(path, sizeof path, "%s/.imap", cache);
 	if ((t = readfile(path, 64 << 20, &len)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	if ((l = (char *)str_scan(t, "upas-imap 1 %u", validity)) != NULL && *l == '\n') {
+	if (((l = (char *)str_scan(t, "upas-imap 2 %u", validity)) != NULL ||
+	    (l = (char *)str_scan(t, "upas-imap 1 %u", validity)) != NULL) && *l == '\n') {
 		*uid = xmalloc((len / 4 + 1) * sizeof **uid);
 		*flags = xmalloc((len / 4 + 1) * sizeof **flags);
 		for (l++; (e = strchr(l, '\n')) != NULL; l = e + 1) {
@@ -416,7 +462,7 @@ sortuids(uint32_t *uid, int *flags, int n)
 int
 imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *gone)
 {
-	Ic *ic = xmalloc(sizeof *ic);
+	Ic *ic = NULL;
 	char **tags = NULL, tg[24], set[32], id[MB_IDLEN];
 	const char *sp;
 	int *tat = NULL, ntags = 0, nst, i, k, j, rc = -1, *sflags = NULL, ndel = 0, changed = 0, f, want, nloc = 0;
@@ -427,19 +473,12 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 	Str s = { 0 }, del = { 0 };
 
 	*got = *gone = 0;
-	memset(ic, 0, sizeof *ic);
 	if (remote_mkcopy(cache) < 0 || (nst = loadstate(cache, &validity, &suid, &sflags)) < 0 ||
 	    (ntags = remote_tags(cache, "ih", &tags, &tat)) < 0)
 		goto out;
 	sortuids(suid, sflags, nst);
-	i = -1;
-	if (login(ic, r, owner) < 0)
+	if ((ic = icopen(r, owner, "SELECT")) == NULL)
 		goto out;
-	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0 || (i = cmd(ic, "SELECT %s", s.p, NULL)) != 1) {
-		if (i == 0)
-			refused(ic, "SELECT");
-		goto out;
-	}
 	ic->a = 256;
 	ic->uid = xmalloc(ic->a * sizeof *ic->uid);
 	ic->flags = xmalloc(ic->a * sizeof *ic->flags);
@@ -535,7 +574,7 @@ imap_sync(const Remote *r, const char *owner, const char *cache, int *got, int *
 	if (changed && mb_sync(mb) < 0)
 		goto out;
 	str_reset(&s);
-	str_fmt(&s, "upas-imap 1 %llu\n", (unsigned long long)ic->validity);
+	str_fmt(&s, "upas-imap 2 %llu\n", (unsigned long long)ic->validity);
 	for (i = 0; i < ic->n; i++)
 		if (ic->uid[i] != 0)
 			str_fmt(&s, "%u %d\n", ic->uid[i], ic->flags[i]);
@@ -548,8 +587,7 @@ out:
 		mb_purge(mb);
 		mb_close(mb);
 	}
-	if (ic->c.close != NULL)
-		ic->c.close(&ic->c);
+	icfree(ic);
 	for (k = 0; k < ntags; k++)
 		free(tags[k]);
 	free(tags);
@@ -557,34 +595,43 @@ out:
 	free(suid);
 	free(sflags);
 	free(loc);
-	free(ic->uid);
-	free(ic->flags);
-	str_free(&ic->t);
-	str_free(&ic->lit);
 	str_free(&s);
 	str_free(&del);
-	free(ic);
 	return rc;
 }
 
 int imap_headers;
 
+/* Something to read within the time left: 1, 0 the time is up, -1. */
+static int
+idlewait(Ic *ic, int64_t until)
+{
+	struct pollfd p = { .fd = ic->c.rfd, .events = POLLIN };
+	int64_t left;
+	int r;
+
+	while (bio_buffered(&ic->b) == 0 && !tls_pending(&ic->c)) {
+		if ((left = until - now_ms()) <= 0)
+			return 0;
+		if ((r = poll(&p, 1, left > 60000 ? 60000 : (int)left)) > 0)
+			return 1;
+		if (r < 0 && errno != EINTR) {
+			seterr("poll:");
+			return -1;
+		}
+	}
+	return 1;
+}
+
 int
 imap_fetch(const Remote *r, const char *owner, uint32_t validity, uint32_t uid, Str *out)
 {
-	Ic *ic = xmalloc(sizeof *ic);
-	Str s = { 0 };
+	Ic *ic;
 	char set[16];
-	int i = -1, rc = -1;
+	int i, rc = -1;
 
-	memset(ic, 0, sizeof *ic);
-	if (login(ic, r, owner) < 0)
-		goto out;
-	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0 || (i = cmd(ic, "EXAMINE %s", s.p, NULL)) != 1) {
-		if (i == 0)
-			refused(ic, "EXAMINE");
-		goto out;
-	}
+	if ((ic = icopen(r, owner, "EXAMINE")) == NULL)
+		return -1;
 	if ((uint32_t)ic->validity != validity) {
 		seterr("%s: the mailbox's UIDVALIDITY changed", r->host);
 		goto out;
@@ -600,12 +647,7 @@ imap_fetch(const Remote *r, const char *owner, uint32_t validity, uint32_t uid, 
 	cmd(ic, "LOGOUT", NULL, NULL);
 	rc = 0;
 out:
-	if (ic->c.close != NULL)
-		ic->c.close(&ic->c);
-	str_free(&ic->t);
-	str_free(&ic->lit);
-	str_free(&s);
-	free(ic);
+	icfree(ic);
 	return rc;
 }
 
@@ -619,20 +661,13 @@ out:
 int
 imap_idle(const Remote *r, const char *owner, int wake)
 {
-	Ic *ic = xmalloc(sizeof *ic);
-	Str s = { 0 };
+	Ic *ic;
 	int64_t until;
 	char *t;
-	int i = -1, rc = -1;
+	int i = -1, rc = -1, w;
 
-	memset(ic, 0, sizeof *ic);
-	if (login(ic, r, owner) < 0)
-		goto out;
-	if (quote(&s, r->box[0] ? r->box : "INBOX") < 0 || (i = cmd(ic, "EXAMINE %s", s.p, NULL)) != 1) {
-		if (i == 0)
-			refused(ic, "EXAMINE");
-		goto out;
-	}
+	if ((ic = icopen(r, owner, "EXAMINE")) == NULL)
+		return -1;
 	if (!has(ic, "IDLE") && (cmd(ic, "CAPABILITY", NULL, NULL) != 1 || !has(ic, "IDLE"))) {
 		rc = 1;
 		goto out;
@@ -648,10 +683,10 @@ imap_idle(const Remote *r, const char *owner, int wake)
 				refused(ic, "IDLE");
 			goto out;
 		}
-		ic->c.deadline = until = now_ms() + REMOTE_REIDLE * 1000LL;
-		ic->c.timeout = 0;
-		/* until the deadline, or the server ends it */
-		while ((i = resp(ic)) == 1 || i == 2) {
+		/* until the time to begin again, or the server ends it; the
+		 * wait is ours, so a quiet server breaks nothing */
+		until = now_ms() + REMOTE_REIDLE * 1000LL;
+		while ((w = idlewait(ic, until)) > 0 && ((i = resp(ic)) == 1 || i == 2)) {
 			t = ic->t.p;
 			if (strncasecmp(t, "* BYE", 5) == 0) {
 				seterr("%s: %.200s", ic->host, t);
@@ -664,20 +699,22 @@ imap_idle(const Remote *r, const char *owner, int wake)
 				goto out;
 			}
 		}
-		ic->c.deadline = 0;
-		ic->c.timeout = REMOTE_IDLE * 1000;
-		if (i == 3)
-			continue;	/* the server ended it: again */
-		if (now_ms() < until || send(ic, "DONE\r\n", 6) < 0 || await(ic) != 1)
+		if (w < 0 || (w > 0 && i < 0))
 			goto out;
+		if (w > 0 && strncasecmp(ic->t.p + strlen(ic->curtag), "OK", 2) != 0) {
+			refused(ic, "IDLE");	/* the server ended it with NO or BAD */
+			goto out;
+		}
+		if (w == 0 && (send(ic, "DONE\r\n", 6) < 0 || await(ic) != 1))
+			goto out;
+		/* what came between DONE and the next IDLE went by unseen */
+		if (write(wake, "i", 1) != 1) {
+			seterr("wake:");
+			goto out;
+		}
 	}
 out:
-	if (ic->c.close != NULL)
-		ic->c.close(&ic->c);
-	str_free(&ic->t);
-	str_free(&ic->lit);
-	str_free(&s);
-	free(ic);
+	icfree(ic);
 	return rc;
 }
 

@@ -334,8 +334,16 @@ big() {	# big N: a message of about 3 KB; N=2 a multipart one
 	PY
 }
 for n in 1 2 3; do imapc "M.append('INBOX', None, None, $(big $n))"; done
+offserver() {	# offserver SUBJECT: until no message on the server has it (8 s)
+	for _ in $(seq 40); do
+		[ "$(imapc "print(len(M.uid('SEARCH', None, 'SUBJECT', '\"$1\"')[1][0].split()))")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 ctree=$T/ctree/imap.localhost.bob
-check "-C wants the daemon" sh -c "! '$UPAS' fs -x -C 4k -f '/imaps/localhost:$PIS/bob' -m '$T/ctree' 2>/dev/null"
+"$UPAS" fs -x -C 4k -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>/dev/null
+is "$?" 64 "-C wants the daemon"
 spawn "$UPAS" fs -v -C 4k -r 3600 -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>"$T/cerr"
 fspid=$pid
 check "-C: the messages show" waitfor sh -c "grep -qx 'big 3' '$ctree'/*/subject"
@@ -362,19 +370,40 @@ check "nothing failed" sh -c "! grep -Eq 'refused|error|lost' '$T/cerr'"
 k=$(for d in "$k1" "$k2"; do [ -s "$d/rawbody" ] || echo "$d"; done | head -1)
 kill $dvpid
 sleep 0.5
-is "$(timeout 30 cat "$k/body"; echo "rc $?")" "rc 0" "the server gone: the reader is let go at once"
+: >"$T/cerr"
+t0=$(date +%s)
+out=$(timeout 30 cat "$k/body")
+is "$?" 0 "the server gone: the reader is let go"
+check "with the header's text" sh -c "! printf '%s' '$out' | grep -q 'line 59'"
+check "at once" test $(($(date +%s) - t0)) -lt 10
 like "$(cat "$T/cerr")" "localhost" "and fs says why"
 spawn /usr/sbin/dovecot -F -c "$D/dovecot.conf"
 dvpid=$pid
 waitport $PIS
 sleep 1
 like "$(timeout 30 cat "$k/body")" "line 59 of big" "the server back: the body comes"
+for n in 4 5 6; do imapc "M.append('INBOX', None, None, $(big $n))"; done
+check "new messages come as headers (IDLE)" waitfor sh -c "grep -qx 'big 6' '$ctree'/*/subject"
+k4=$(grep -lx 'big 4' "$ctree"/*/subject | xargs dirname)
+k5=$(grep -lx 'big 5' "$ctree"/*/subject | xargs dirname)
+k6=$(grep -lx 'big 6' "$ctree"/*/subject | xargs dirname)
+cats=""
+for f in raw body rawbody rawunix; do timeout 30 cat "$k4/$f" >"$T/c.$f" & cats="$cats $!"; done
+wait $cats
+check "readers of all four files at once: each gets its whole text" \
+    sh -c "for f in raw body rawbody rawunix; do grep -q 'line 59 of big 4' '$T/c.'\$f || exit 1; done"
+echo "move imap.localhost.bob ${k5##*/} bigsaved" >"$T/ctree/ctl"
+check "ctl move of a header-only message moves it whole" waitfor grep -q 'line 59 of big 5' "$U/bigsaved"
+check "and it leaves the server" offserver "big 5"
+rm -r "$k6"
+check "a header-only message's directory removed: expunged on the server" offserver "big 6"
+check "nothing failed" sh -c "! grep -Eq 'refused|error|lost' '$T/cerr'"
 kill $fspid
 wait $fspid 2>/dev/null
 out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>&1)
-like "$out" "3 fetched" "without -C the headers-only messages are fetched whole"
+like "$out" "4 fetched" "without -C the headers-only messages are fetched whole"
 check "into the copy" grep -rqs 'line 3 of big 2' "$U/imap.localhost.bob"
-is "$(ls "$ctree" | grep -c '^[0-9]')" 6 "each once"
+is "$(ls "$ctree" | grep -c '^[0-9]')" 7 "each once"
 # our own servers: pop3 and imap4d behind listen with TLS
 printf 'carl carlpw\n' >"$UPASROOT/lib/secrets"
 chmod 600 "$UPASROOT/lib/secrets"

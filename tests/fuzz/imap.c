@@ -56,30 +56,7 @@ static const char fixed[] =
 	"--outer--\n"
 	"epilogue\n";
 
-/* the stream, read in chunks of rchunk octets */
-static const unsigned char *rp;
-static size_t rn, rchunk;
-
-static ssize_t
-memread(Conn *c, void *p, size_t n)
-{
-	(void)c;
-	if (n > rn)
-		n = rn;
-	if (n > rchunk)
-		n = rchunk;
-	memcpy(p, rp, n);
-	rp += n;
-	rn -= n;
-	return n;
-}
-
-static int
-memwrite(Conn *c, const void *p, size_t n)
-{
-	(void)c, (void)p, (void)n;
-	return 0;
-}
+#include "memconn.h"
 
 static int
 cont(void *arg)
@@ -305,12 +282,7 @@ LLVMFuzzerTestOneInput(const unsigned char *d, size_t n)
 	}
 	if (n < 1)
 		return 0;
-	rchunk = d[0] < 0x80 ? (size_t)d[0] + 1 : 1 << 16;
-	rp = d + 1, rn = n - 1;
-	memset(&c, 0, sizeof c);
-	c.rfd = c.wfd = -1;
-	c.read = memread;
-	c.write = memwrite;
+	memconn(&c, d, n);
 	b = xmalloc(sizeof *b);
 	bio_init(b, &c);
 	cur = &fmsg;

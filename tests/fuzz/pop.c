@@ -9,30 +9,7 @@
 #include <string.h>
 #include "remote.h"
 
-/* the stream, read in chunks of rchunk octets */
-static const unsigned char *rp;
-static size_t rn, rchunk;
-
-static ssize_t
-memread(Conn *c, void *p, size_t n)
-{
-	(void)c;
-	if (n > rn)
-		n = rn;
-	if (n > rchunk)
-		n = rchunk;
-	memcpy(p, rp, n);
-	rp += n;
-	rn -= n;
-	return n;
-}
-
-static int
-memwrite(Conn *c, const void *p, size_t n)
-{
-	(void)c, (void)p, (void)n;
-	return 0;
-}
+#include "memconn.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *d, size_t n)
@@ -44,12 +21,7 @@ LLVMFuzzerTestOneInput(const unsigned char *d, size_t n)
 
 	if (n < 1)
 		return 0;
-	rchunk = d[0] < 0x80 ? (size_t)d[0] + 1 : 1 << 16;
-	rp = d + 1, rn = n - 1;
-	memset(&c, 0, sizeof c);
-	c.rfd = c.wfd = -1;
-	c.read = memread;
-	c.write = memwrite;
+	memconn(&c, d, n);
 	all = pop_read(&c, &uidl, &k);
 	if (all > n || k < 0 || (k > 0 && uidl == NULL))
 		__builtin_trap();
