@@ -990,7 +990,7 @@ finish(Body *b)
 	else if ((r = deliver(b->fd, err, sizeof err, &bad, &nok)) == 0)
 		reply("250 2.0.0 delivered");
 	else if (r == 4)
-		reply("451 4.3.0 temporary failure, try again: %.200s", err);
+		reply("451 4.3.0 temporary failure, try again later");	/* why: in log/smtpd, not for the client (paths) */
 	else if (nok > 0 && bouncebad(b->fd, &bad) == 0)
 		reply("250 2.0.0 delivered to %d of %d recipients, the sender hears of the rest", nok, S.nrcpt);
 	else

@@ -77,6 +77,8 @@ for u in fm fd fx; do
 	out=$( (printf 'EHLO client.torture\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<%s@ours.test>\r\nDATA\r\n' "$u"
 		cat "$T/m"; printf '.\r\nQUIT\r\n') | "$UPAS" smtpd -h ours.test 2>/dev/null | tr -d '\r' | tail -2 | head -1)
 	like "$out" "^4[0-9][0-9] " "$u: smtpd on the full disk: $out"
+	check "$u: which names no path of the server's" sh -c "! printf '%s' '$out' | grep -q /"
+	check "$u: the reason goes to log/smtpd" grep -q "No space left" "$R/log/smtpd"
 	check "$u: and the mailbox as it was" verify "$u" "$acked"
 	# read-only: nothing acknowledged, nothing changed
 	mount -o remount,ro "$R/box/$u"
