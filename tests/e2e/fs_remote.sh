@@ -316,6 +316,7 @@ check "and again" waitfor sh -c "grep -qx 'idle 2' '$imapbox'/*/subject"
 check "no errors" sh -c "! grep -Eq 'no IDLE|IDLE:|refused' '$T/idleerr'"
 kill $fspid
 wait $fspid 2>/dev/null
+is "$?" 0 "the daemon ends cleanly on SIGTERM, nothing leaked (IDLE)"
 sleep 0.2
 is "$(pgrep -f "fs -v -r 3600 -f /imaps/localhost:$PIS/bob" | wc -l)" 0 "the watcher ends with the daemon"
 # -C: messages come as their headers; a reader's open fetches the body; the cache keeps -C octets
@@ -361,6 +362,7 @@ check "the cache keeps -C octets: the least recently read goes back to its heade
 like "$(cat "$k1/rawunix")" "line 59 of big 1," "and is fetched again when read"
 kill $fspid
 wait $fspid 2>/dev/null
+is "$?" 0 "the daemon ends cleanly on SIGTERM, nothing leaked (-C)"
 spawn "$UPAS" fs -C 4k -r 3600 -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>>"$T/cerr"
 fspid=$pid
 sleep 1
@@ -400,6 +402,7 @@ check "a header-only message's directory removed: expunged on the server" offser
 check "nothing failed" sh -c "! grep -Eq 'refused|error|lost' '$T/cerr'"
 kill $fspid
 wait $fspid 2>/dev/null
+is "$?" 0 "the daemon ends cleanly on SIGTERM, nothing leaked (-C again)"
 out=$("$UPAS" fs -x -v -f "/imaps/localhost:$PIS/bob" -m "$T/ctree" 2>&1)
 like "$out" "4 fetched" "without -C the headers-only messages are fetched whole"
 check "into the copy" grep -rqs 'line 3 of big 2' "$U/imap.localhost.bob"

@@ -209,4 +209,14 @@ if [ "$(id -u)" = 0 ]; then
 	is "$(client $P "" 2)" "65534" "-u nobody: the program runs as nobody"
 fi
 
+# --- SIGTERM after connections: listen ends cleanly (exit 0; under ASan, nothing leaked)
+P=$(freeport)
+spawn "$UPAS" listen -q tcp!127.0.0.1!$P /bin/echo hi
+lpid=$pid
+waitport $P
+for i in 1 2 3 4 5; do client $P "" 1 >/dev/null; done
+kill $lpid
+wait $lpid 2>/dev/null
+is "$?" 0 "SIGTERM: listen ends cleanly after five connections, nothing leaked"
+
 done_testing
