@@ -1031,6 +1031,20 @@ event(struct inotify_event *e)
 				b->hit = b->treechanged = 1;
 }
 
+/* The inotify events waiting, taken. */
+static void
+events(void)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct inotify_event *e;
+	ssize_t r;
+	char *p;
+
+	while (G.watch >= 0 && (r = read(G.watch, buf, sizeof buf)) > 0)
+		for (p = buf; p < buf + r; p += sizeof *e + e->len)
+			event(e = (struct inotify_event *)p);
+}
+
 /*
  * Header-only messages (-C). Their raw, rawunix, rawbody and body are
  * leased (F_SETLEASE F_WRLCK): a reader's open waits while the daemon, told
@@ -1127,16 +1141,12 @@ idnof(Box *b, int i)
 static void
 remake(Box *b, int i, Idn *hit)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event)))), num[16], ib[MB_IDLEN];
-	struct inotify_event *e;
+	char num[16], ib[MB_IDLEN], *id = xstrdup(mb_id(b->mb, i, ib));
 	struct stat st;
-	ssize_t r;
-	char *p, *id = xstrdup(mb_id(b->mb, i, ib));
 	unsigned n = hit->n;
+	int r;
 
-	while (G.watch >= 0 && (r = read(G.watch, buf, sizeof buf)) > 0)
-		for (p = buf; p < buf + r; p += sizeof *e + e->len)
-			event(e = (struct inotify_event *)p);
+	events();
 	if (b->treechanged || b->hit) {
 		run(b);
 		/* the run may have numbered or removed it anew */
@@ -2215,12 +2225,8 @@ readctl(void)
 static void
 serve(void)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pf[3 + 256];
 	Box *b, *nb, *ib[256];
-	ssize_t r;
-	char *p;
-	struct inotify_event *e;
 	int i, ni;
 
 	signal(SIGTERM, onterm);
@@ -2261,11 +2267,9 @@ serve(void)
 		if (pf[0].revents & POLLIN) {
 			/* what happens within 50 ms is one change; a change in the
 			 * tree stays to be looked at until a run has done so */
-			do {
-				while ((r = read(G.watch, buf, sizeof buf)) > 0)
-					for (p = buf; p < buf + r; p += sizeof *e + e->len)
-						event(e = (struct inotify_event *)p);
-			} while (poll(pf, 1, 50) > 0);
+			do
+				events();
+			while (poll(pf, 1, 50) > 0);
 			for (b = G.boxes; b; b = nb) {
 				nb = b->link;
 				if (b->hit || b->treechanged)
