@@ -51,6 +51,7 @@ typedef struct Idn {
 	int wflags;		/* the flags the tree was last given, or -1 */
 	int live;		/* still in the mailbox */
 	int leased;		/* a header-only message: its files leased (1), or could not be (-1) */
+	int rewrite;		/* its flags file is not in fs's form: written again */
 } Idn;
 
 /* A mailbox in the tree: DIR/NAME. */
@@ -154,6 +155,7 @@ addidn(Box *b, const char *id, unsigned n, int wflags)
 	b->v[b->nv].wflags = wflags;
 	b->v[b->nv].live = 0;
 	b->v[b->nv].leased = 0;
+	b->v[b->nv].rewrite = 0;
 	return &b->v[b->nv++];
 }
 
@@ -479,7 +481,8 @@ cachedbody(Box *b, const char *tag, Str *out)
 static void unlease(Box *b, unsigned n);
 
 /* Message i as directory n: made as n.tmp, renamed when whole. 1 when it
- * went in as its header only (a body to fetch when read), 0, or -1.
+ * went in as its header only (a body to fetch when read), 0, -1, or -2
+ * when another program removed its file since the scan.
  * Remaking, the directory must be there: it is exchanged for the new one,
  * never removed, so nothing fs does reads as the user's deletion, even
  * after a crash; where the file system cannot exchange, it stays. */
@@ -502,7 +505,7 @@ putmsg(Box *b, int i, unsigned n, int remaking)
 		mm = NULL;	/* nothing shared with the copy: its files are leased or whole */
 	if (tag == NULL || !cachedbody(b, tag, &raw)) {
 		if (mb_read(b->mb, i, &raw) < 0)
-			return -1;
+			return errno == ENOENT ? -2 : -1;
 		stub = tag != NULL;
 	}
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
@@ -568,7 +571,7 @@ msgdir(Box *b, unsigned n)
 static int
 fromtree(Box *b, int nold)
 {
-	char buf[64];
+	char buf[64], text[8];
 	struct stat st;
 	ssize_t r;
 	int i, fd, dfd, want, changed = 0, known0 = 0, missing = 0;
@@ -602,7 +605,16 @@ fromtree(Box *b, int nold)
 		}
 		r = read(fd, buf, sizeof buf - 1);
 		close(fd);
-		if (r < 0 || (want = mf_flags(buf, r, hit->wflags)) < 0 || want == hit->wflags)
+		if (r < 0)
+			continue;
+		while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' '))
+			r--;
+		buf[r] = 0;
+		mf_flagtext(hit->wflags, text);
+		/* a change that changes nothing, or no flags at all: the file
+		 * says again what the message has */
+		hit->rewrite = strcmp(buf, text) != 0;
+		if ((want = mf_flags(buf, r, hit->wflags)) < 0 || want == hit->wflags)
 			continue;
 		/* what the file changed, over the mailbox's flags as they are now */
 		mb_setflags(b->mb, i, want & ~hit->wflags, hit->wflags & ~want);
@@ -636,7 +648,9 @@ reflag(Box *b, int i, Idn *hit)
 	size_t k;
 	int r = 0, dfd;
 
-	if (mb_read(b->mb, i, &raw) < 0 || msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
+	if (mb_read(b->mb, i, &raw) < 0)
+		return errno == ENOENT ? -2 : -1;
+	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
 	}
@@ -655,8 +669,10 @@ reflag(Box *b, int i, Idn *hit)
 	}
 	if (dfd >= 0)
 		close(dfd);
-	if (r == 0)
+	if (r == 0) {
 		hit->wflags = mm->flags & MF_ALL;
+		hit->rewrite = 0;
+	}
 	msg_free(&m);
 	str_free(&raw);
 	str_free(&s);
@@ -826,9 +842,14 @@ export(Box *b)
 			snprintf(name, sizeof name, "%u", hit->n);
 			hit->live = 1;
 			if (fstatat(b->boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-				if ((mb_msg(b->mb, i)->flags & MF_ALL) != hit->wflags && reflag(b, i, hit) < 0) {
-					fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
-					bad = 1;
+				if (((mb_msg(b->mb, i)->flags & MF_ALL) != hit->wflags || hit->rewrite) &&
+				    (r = reflag(b, i, hit)) < 0) {
+					if (r == -2)
+						hit->live = 0;	/* gone meanwhile: its directory goes */
+					else {
+						fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
+						bad = 1;
+					}
 				}
 				continue;
 			}
@@ -837,7 +858,14 @@ export(Box *b)
 			hit->live = 1;
 			b->made++;
 		}
-		if ((r = putmsg(b, i, hit->n, 0)) < 0) {
+		if ((r = putmsg(b, i, hit->n, 0)) == -2) {
+			/* gone since the scan (another reader expunged it): as if
+			 * the scan had not found it; the next run knows */
+			hit->live = 0;
+			hit->wflags = -1;
+			continue;
+		}
+		if (r < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			hit->wflags = -1;	/* never taken for one the user removed */
 			bad = 1;

@@ -493,13 +493,18 @@ maildir_read(Mailbox *mb, Mmsg *m, Str *out)
 {
 	size_t n, n0 = out->n;
 	char file[600];
-	int r;
+	int r, e;
 
-	if ((r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out)) < 0 && errno == ENOENT &&
-	    locate(mb, m) == 0)
-		r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out);
+	if ((r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out)) < 0 && errno == ENOENT) {
+		if (locate(mb, m) == 0)
+			r = readfileinto(mb->fd, mb_file(mb, m, file, sizeof file), LIM_MBOXMSG, out);
+		else
+			errno = ENOENT;	/* gone: another reader expunged it */
+	}
 	if (r < 0) {
+		e = errno;
 		seterr("%s/%s:", mb->path, file);
+		errno = e;
 		return -1;
 	}
 	n = out->n - n0;

@@ -211,16 +211,18 @@ static const struct {
 	{ MF_OLD, 'r' }, { MF_SEEN, 's' }, { MF_STORED, 'S' },
 };
 
-static void
-flags(const Mfctx *c, Str *out)
+/* flags as the 7 places of a flags file, NUL-terminated */
+void
+mf_flagtext(int flags, char *buf)
 {
 	size_t i;
 
 	for (i = 0; i < nelem(letters); i++)
 		if (letters[i].f == MF_OLD)
-			str_addc(out, c->flags & MF_OLD ? '-' : 'r');	/* recent: not yet old */
+			buf[i] = flags & MF_OLD ? '-' : 'r';	/* recent: not yet old */
 		else
-			str_addc(out, c->flags & letters[i].f ? letters[i].c : '-');
+			buf[i] = flags & letters[i].f ? letters[i].c : '-';
+	buf[i] = 0;
 }
 
 int
@@ -301,6 +303,7 @@ int
 mf_file(Msg *m, Part *p, const Mfctx *c, const char *name, Str *out)
 {
 	unsigned char d[20];
+	char fl[8];
 	char *v;
 	size_t i;
 	int k;
@@ -393,7 +396,7 @@ mf_file(Msg *m, Part *p, const Mfctx *c, const char *name, Str *out)
 	else if (strcmp(name, "size") == 0)
 		str_num(out, p->rawlen, 10);
 	else if (strcmp(name, "flags") == 0)
-		flags(c, out);
+		mf_flagtext(c->flags, fl), str_adds(out, fl);
 	else if (strcmp(name, "info") == 0)
 		info(m, p, c, out);
 	else

@@ -29,6 +29,9 @@ int mf_file(Msg *m, Part *p, const Mfctx *c, const char *name, Str *out);
  * (a letter or '-' each), or changes "[+-]letters"; -1 if neither. */
 int mf_flags(const char *s, size_t n, int flags);
 
+/* flags (MF_*) as the 7 places fs writes, into buf[8] */
+void mf_flagtext(int flags, char *buf);
+
 /* The addresses of p's header fields called name, blank-separated, display
  * names, comments and group names dropped, never one starting with '-'. */
 char *mf_addrs(Arena *ar, Part *p, const char *name);
