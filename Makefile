@@ -4,7 +4,8 @@
 #   make asan             build/asan/{upas,unit}: AddressSanitizer + UBSan
 #   make fuzz             build/fuzz/fuzz-*: libFuzzer targets (clang)
 #   make test             install test deps, build, unit + e2e, then both again under asan
-#   make torture          crash torture at length (3000 killed deliveries), full and read-only disks,
+#   make torture          crash torture at length (3000 killed deliveries, 1500 queued through killed
+#                         qer and runq), full and read-only disks,
 #                         every applet at once on one mailbox (2 x 120 s)
 #   make run              a demo mail system on 127.0.0.1
 #   make install PREFIX=/usr DESTDIR=... MAILROOT=/mail
@@ -103,6 +104,7 @@ torture: all
 	$(MAKE) -j$$(nproc) asan
 	TORTURE_N=$${TORTURE_N:-3000} sh tests/torture/crash.sh
 	TORTURE_N=$${TORTURE_N:-1000} UPAS=build/asan/upas UNIT=build/asan/unit sh tests/torture/crash.sh
+	TORTURE_Q=$${TORTURE_Q:-1500} sh tests/torture/queue.sh
 	sh tests/torture/full.sh
 	MIX_SECS=$${MIX_SECS:-120} sh tests/torture/mix.sh
 

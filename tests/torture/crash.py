@@ -9,43 +9,12 @@ mailbox must read back whole through upas's own reader and Python's.
 
   crash.py UPAS UNIT ROOT N     (N deliveries; TAP on stdout)
 """
-import hashlib, mailbox, os, random, signal, subprocess, sys, threading, time
+import mailbox, os, random, subprocess, sys, time
+from tap import ok, done, message, check, killer, dump
 
 upas, unit, root, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 users = {"mb": "mbox", "md": "mdir", "mx": "Maildir"}
 env = dict(os.environ, UPASROOT=root, site="torture", upasname="glenda", USER="glenda", TZ="UTC0")
-ntest = nfail = 0
-
-
-def ok(good, what):
-    global ntest, nfail
-    ntest += 1
-    nfail += not good
-    print("%s %d - %s" % ("ok" if good else "not ok", ntest, what), flush=True)
-
-
-def message(i, rng):
-    """A message whose body says its own digest: CRLF lines for SMTP."""
-    lines = ["line %d of message %d %s" % (k, i, "x" * rng.randrange(0, 70)) for k in range(rng.randrange(1, 2000))]
-    if rng.random() < 0.1:
-        lines.insert(0, ".leading dot")	# dot-stuffed on the wire
-        lines.insert(1, "From the start")	# quoted in an mbox
-    body = "\n".join(lines) + "\n"
-    head = "Message-ID: <t%d@torture>\nSubject: torture %d\nX-Sum: %s\n" % (i, i, hashlib.sha256(body.encode()).hexdigest())
-    return head + "\n" + body
-
-
-def killer(p, delay):
-    """SIGKILL to p's process group after delay seconds (None: never)."""
-    def kill():
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    t = threading.Timer(delay if delay is not None else 3600, kill)
-    if delay is not None:
-        t.start()
-    return t
 
 
 def smtp(i, rcpts, text, delay):
@@ -87,16 +56,6 @@ def send(rcpts, text, delay):
     return st == 0
 
 
-def dump(path, out):
-    """Every message of a mailbox through upas's reader: their texts."""
-    os.makedirs(out, exist_ok=True)
-    r = subprocess.run([unit, "mbdump", path, out], capture_output=True, env=env)
-    if r.returncode != 0:
-        return None
-    return [open(os.path.join(out, f), "rb").read().decode("utf-8", "replace")
-            for f in sorted(os.listdir(out), key=int)]
-
-
 rng = random.Random(int(os.environ.get("SEED", "0")) or None)
 os.makedirs(os.path.join(root, "box", "mb"), exist_ok=True)
 os.makedirs(os.path.join(root, "box", "md", "mbox"), exist_ok=True)
@@ -123,18 +82,15 @@ print("# %d deliveries, %d killed at a random moment (within %.0f ms), %d acknow
 
 for u, kind in users.items():
     box = os.path.join(root, "box", u, "mbox")
-    texts = dump(box, os.path.join(root, "tmp", "dump-" + u))
+    texts = dump(unit, env, box, os.path.join(root, "tmp", "dump-" + u))
     ok(texts is not None, "%s (%s): upas reads the mailbox whole" % (u, kind))
     seen, bad = {}, 0
     for t in texts or []:
-        head, _, body = t.partition("\n\n")
-        ids = [l for l in head.split("\n") if l.lower().startswith("message-id: <t")]
-        sums = [l[7:].strip() for l in head.split("\n") if l.lower().startswith("x-sum:")]
-        if len(ids) != 1 or len(sums) != 1 or hashlib.sha256(body.encode()).hexdigest() != sums[0]:
+        n = check(t)
+        if n is None:
             bad += 1
-            continue
-        n = int(ids[0].split("<t")[1].split("@")[0])
-        seen[n] = seen.get(n, 0) + 1
+        else:
+            seen[n] = seen.get(n, 0) + 1
     want = [n for n, r in acked.items() if u in r]
     ok(bad == 0, "%s: every message intact (%d found, %d not)" % (u, len(texts or []), bad))
     ok(all(seen.get(n) == 1 for n in want), "%s: every acknowledged message there once (%d)" % (u, len(want)))
@@ -142,5 +98,4 @@ for u, kind in users.items():
     if kind != "mdir":
         pm = mailbox.mbox(box) if kind == "mbox" else mailbox.Maildir(box, create=False)
         ok(len(pm) == len(texts or []), "%s: Python's mailbox reads as many (%d)" % (u, len(pm)))
-print("1..%d" % ntest)
-sys.exit(1 if nfail else 0)
+done()

@@ -17,23 +17,14 @@ same messages with the same flags.
 
   mix.py UPAS UNIT ROOT SECS OWNER     (TAP on stdout)
 """
-import hashlib, imaplib, mailbox, os, random, re, signal, subprocess, sys, threading, time
+import imaplib, mailbox, os, random, re, signal, subprocess, sys, threading, time
+from tap import ok, done, message, check, dump
 
 upas, unit, root, secs, owner = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
 env = dict(os.environ, UPASROOT=root, site="torture", upasname="glenda", TZ="UTC0")
 # nedmail and fs run as the mailbox's owner; smtpd, pop3 and imap4d as root become it themselves
 asowner = [] if os.geteuid() != 0 else ["setpriv", "--reuid=%d" % owner, "--regid=%d" % owner, "--clear-groups"]
-ntest = nfail = 0
 SUBJ = re.compile(r"^Subject: mix (\d+) end\s*$", re.M | re.I)
-
-
-def ok(good, what, detail=""):
-    global ntest, nfail
-    ntest += 1
-    nfail += not good
-    print("%s %d - %s" % ("ok" if good else "not ok", ntest, what), flush=True)
-    if not good and detail:
-        print("#   " + str(detail)[:1500].replace("\n", "\n#   "), flush=True)
 
 
 class State:
@@ -74,23 +65,13 @@ class State:
             self.unsure[flag].add(i)
 
 
-def message(i, rng):
-    lines = ["line %d of message %d %s" % (k, i, "y" * rng.randrange(0, 60)) for k in range(rng.randrange(1, 300))]
-    if rng.random() < 0.1:
-        lines.insert(0, "From the start")
-    body = "\n".join(lines) + "\n"
-    head = "From: s%d@example.org\nMessage-ID: <m%d@mix>\nSubject: mix %d end\nX-Sum: %s\n" % (
-        i, i, i, hashlib.sha256(body.encode()).hexdigest())
-    return head + "\n" + body
-
-
 def deliverer(st, user, seq, rng):
     """smtpd sessions, one to three messages each, pipelined."""
     while not st.stop:
         ids = [seq() for _ in range(rng.choice([1, 1, 2, 3]))]
         wire = "EHLO client.mix\r\n"
         for i in ids:
-            text = message(i, rng)
+            text = message(i, rng, 300, "mix")
             data = "".join(("." + l if l.startswith(".") else l) + "\r\n" for l in text.split("\n")[:-1])
             wire += "MAIL FROM:<s%d@example.org>\r\nRCPT TO:<%s@ours.test>\r\nDATA\r\n%s.\r\n" % (i, user, data)
         wire += "QUIT\r\n"
@@ -324,15 +305,6 @@ def fsletters(f):
     return f[0] + f[1] + f[3] + f[5] if len(f) == 7 else "?" + f
 
 
-def dump(path, out):
-    os.makedirs(out, exist_ok=True)
-    r = subprocess.run([unit, "mbdump", path, out], capture_output=True, env=env)
-    if r.returncode != 0:
-        return None
-    return [open(os.path.join(out, f), "rb").read().decode("utf-8", "replace")
-            for f in sorted(os.listdir(out), key=int)]
-
-
 def run(kind, user, seed):
     rng = random.Random(seed)
     box = os.path.join(root, "box", user, "mbox")
@@ -346,11 +318,18 @@ def run(kind, user, seed):
     def ids():
         with seqlock:
             return next(counter)
-    workers = [threading.Thread(target=deliverer, args=(st, user, ids, random.Random(rng.random()))) for _ in range(2)]
-    workers += [threading.Thread(target=popdeleter, args=(st, box, random.Random(rng.random()))),
-                threading.Thread(target=imapper, args=(st, user, random.Random(rng.random()))),
-                threading.Thread(target=ned, args=(st, box, random.Random(rng.random()))),
-                threading.Thread(target=fser, args=(st, box, tree, random.Random(rng.random())))]
+    def worker(fn, *args):
+        """fn in a thread of its own; what it raises is a failed session"""
+        r = random.Random(rng.random())
+
+        def guard():
+            try:
+                fn(st, *args, r)
+            except Exception as e:
+                st.error(fn.__name__, repr(e))
+        return threading.Thread(target=guard)
+    workers = [worker(deliverer, user, ids) for _ in range(2)]
+    workers += [worker(popdeleter, box), worker(imapper, user), worker(ned, box), worker(fser, box, tree)]
     # fs's daemon on a tree of its own, from the start: it follows everything
     daemon = subprocess.Popen(asowner + [upas, "fs", "-f", box, "-m", tree2], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, env=env)
@@ -373,17 +352,15 @@ def run(kind, user, seed):
     ok(len(st.acked) > 20 and st.ops.get("pop3 deletions", 0) and st.ops.get("imap4d stores", 0)
        and st.ops.get("nedmail runs", 0) and st.ops.get("fs runs", 0), "%s: every writer got work done" % kind, st.ops)
 
-    texts = dump(box, os.path.join(root, "tmp", "dump-" + user))
+    texts = dump(unit, env, box, os.path.join(root, "tmp", "dump-" + user))
     ok(texts is not None, "%s: upas reads the mailbox whole" % kind)
     seen, bad = {}, []
     for t in texts or []:
-        head, _, body = t.partition("\n\n")
-        m = SUBJ.search(head)
-        sums = [l[7:].strip() for l in head.split("\n") if l.lower().startswith("x-sum:")]
-        if not m or len(sums) != 1 or hashlib.sha256(body.encode()).hexdigest() != sums[0]:
-            bad.append(head[:200])
-            continue
-        seen[int(m.group(1))] = seen.get(int(m.group(1)), 0) + 1
+        n = check(t, "mix")
+        if n is None:
+            bad.append(t[:200])
+        else:
+            seen[n] = seen.get(n, 0) + 1
     ok(not bad, "%s: every message intact, none interleaved (%d)" % (kind, len(texts or [])), bad[:3])
     ok(all(c == 1 for c in seen.values()), "%s: none twice" % kind, [i for i, c in seen.items() if c > 1])
     lost = sorted(i for i in st.acked if i not in st.deleted and i not in seen)
@@ -444,5 +421,4 @@ seed = int(os.environ.get("SEED", "0")) or random.randrange(1, 10 ** 6)
 print("# SEED=%d" % seed)
 for kind, user in (("mbox", "cm"), ("Maildir", "cd")):
     run(kind, user, seed)
-print("1..%d" % ntest)
-sys.exit(1 if nfail else 0)
+done()
