@@ -734,6 +734,7 @@ bodyline(Body *b, char *p, size_t n)
 			bwrite(b, "\n", 1);
 			return;
 		}
+		p[n] = 0;	/* the buffer holds the end of longer lines before */
 		if (strncasecmp(p, "Received:", 9) == 0 && ++b->received > LIM_RECEIVED)
 			b->flags |= Dloop;
 		else if (strncasecmp(p, "Date:", 5) == 0)
