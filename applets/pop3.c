@@ -35,8 +35,8 @@ typedef struct Cmd {
 
 /* A message of the session, numbered at login. */
 typedef struct Pmsg {
-	char *id;	/* the mailbox's id for it */
-	int occ;	/* 1 for the first message with that id, 2 for a second... */
+	char *id;	/* the mailbox's id for it (an mbox copy's without its count) */
+	int occ;	/* 1 for the first message with that id not expunged, 2 for a second... */
 	int idx;	/* where the Mailbox holds it now; -1: another program removed it */
 	uint64_t size;	/* octets RETR sends, once known */
 	unsigned char sized, dele, retr;
@@ -199,13 +199,25 @@ setuidl(Pmsg *m)
 	snprintf(m->uidl + 32, sizeof m->uidl - 32, "%s", sfx);
 }
 
+/* A message's id without the count an mbox adds to a copy's ("-2"): the
+ * session counts copies itself (occ). */
+static const char *
+baseid(int i, char *b)
+{
+	const char *id = mb_id(S.mb, i, b);
+
+	if (mb_kind(S.mb) == MB_MBOX)
+		b[strcspn(b, "-")] = 0;
+	return id;
+}
+
 static int
 cmpmb(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b, c;
 	char bx[MB_IDLEN], by[MB_IDLEN];
 
-	c = strcmp(mb_id(S.mb, x, bx), mb_id(S.mb, y, by));
+	c = strcmp(baseid(x, bx), baseid(y, by));
 	return c != 0 ? c : (x > y) - (x < y);
 }
 
@@ -238,14 +250,41 @@ remap(void)
 		lo = 0, hi = n;
 		while (lo < hi) {
 			mid = lo + (hi - lo) / 2;
-			if (strcmp(mb_id(S.mb, v[mid], b), m->id) < 0)
+			if (strcmp(baseid(v[mid], b), m->id) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		lo += m->occ - 1;
-		m->idx = lo < n && strcmp(mb_id(S.mb, v[lo], b), m->id) == 0 ? v[lo] : -1;
+		m->idx = lo < n && strcmp(baseid(v[lo], b), m->id) == 0 ? v[lo] : -1;
 	}
+	free(v);
+}
+
+static int
+cmpocc(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b, c = strcmp(S.m[x].id, S.m[y].id);
+
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/*
+ * Copies of one message share an id (an mbox's identical messages) and
+ * are told apart by their order: the first, the second... of those not
+ * yet expunged, so once one goes, the copies after it count one less.
+ */
+static void
+recount(void)
+{
+	int *v = xmalloc((S.nm + 1) * sizeof *v), i, n = 0;
+
+	for (i = 0; i < S.nm; i++)
+		if (!S.m[i].gone)
+			v[n++] = i;
+	qsort(v, n, sizeof *v, cmpocc);
+	for (i = 0; i < n; i++)
+		S.m[v[i]].occ = i > 0 && strcmp(S.m[v[i]].id, S.m[v[i - 1]].id) == 0 ? S.m[v[i - 1]].occ + 1 : 1;
 	free(v);
 }
 
@@ -404,6 +443,11 @@ update(void)
 		logmsg("pop3", "%s %s: sync: %s", S.peer, S.who, lasterr());
 		refresh();
 	} else {
+		/* expunged: gone, before the copies left are found again */
+		for (m = S.m; m < S.m + S.nm; m++)
+			if (m->dele && m->idx >= 0)
+				m->gone = 1;
+		recount();
 		mark();
 		remap();
 	}
@@ -417,21 +461,17 @@ update(void)
 static void
 snapshot(void)
 {
-	int *v, i, n;
 	char b[MB_IDLEN];
-	Pmsg *m;
+	int i;
 
 	S.nm = mb_count(S.mb);
 	S.m = xmalloc((S.nm + 1) * sizeof *S.m);
 	memset(S.m, 0, (S.nm + 1) * sizeof *S.m);
-	v = byid(&n);
-	for (i = 0; i < n; i++) {
-		m = &S.m[v[i]];
-		m->idx = v[i];
-		m->id = xstrdup(mb_id(S.mb, v[i], b));
-		m->occ = i > 0 && strcmp(m->id, S.m[v[i - 1]].id) == 0 ? S.m[v[i - 1]].occ + 1 : 1;
+	for (i = 0; i < S.nm; i++) {
+		S.m[i].idx = i;
+		S.m[i].id = xstrdup(baseid(i, b));
 	}
-	free(v);
+	recount();
 	for (i = 0; i < S.nm; i++)
 		setuidl(&S.m[i]);
 }
