@@ -335,14 +335,19 @@ getreply(void)
 			snprintf(S.reply, sizeof S.reply, "%s", n == BIO_EOF ? "connection closed" : "timeout");
 			return -1;
 		}
-		if (n == BIO_LONG)
-			continue;
+		if (n == BIO_LONG) {	/* its code unseen, where the reply ends is lost */
+			snprintf(S.reply, sizeof S.reply, "malformed reply: a line over %d octets", LIM_SMTPREPLY - 1);
+			return -2;
+		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = 0;
 		dprint("<- %s\n", line);
 		if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
 		    line[2] < '0' || line[2] > '9' || (n > 3 && line[3] != ' ' && line[3] != '-')) {
 			snprintf(S.reply, sizeof S.reply, "malformed reply: %.100s", line);
+			for (k = 0; S.reply[k]; k++)	/* it goes to the queue's and the bounce's words */
+				if ((unsigned char)S.reply[k] < ' ')
+					S.reply[k] = ' ';
 			return -2;
 		}
 		k = atoi(line);
@@ -352,8 +357,8 @@ getreply(void)
 		}
 		code = k;
 		if (n > 4 && ln + n - 4 + 2 < sizeof S.lines) {
-			memcpy(S.lines + ln, line + 4, n - 4);
-			ln += n - 4;
+			for (k = 4; k < n; k++)	/* as in S.reply: no control characters */
+				S.lines[ln++] = (unsigned char)line[k] < ' ' ? ' ' : line[k];
 			S.lines[ln++] = '\n';
 			S.lines[ln] = 0;
 		}
