@@ -1607,6 +1607,13 @@ closebox(Box *b, int rm)
 	free(b);
 }
 
+/* A box's directory in the tree: one component, not hidden, not ctl. */
+static int
+treename(const char *s)
+{
+	return name_ok(s) && s[0] != '.' && strcmp(s, "ctl") != 0;
+}
+
 /*
  * Open the mailbox file (as -f names it) as the box name (default: its
  * last name) and bring it and the tree together. The box, or NULL (errno,
@@ -1641,7 +1648,7 @@ openbox(const char *file, const char *name, int *bad)
 		return NULL;
 	}
 	base = name ? name : strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	if (!name_ok(base) || base[0] == '.' || strcmp(base, "ctl") == 0) {
+	if (!treename(base)) {
 		seterr("%s: no name for its directory", base);
 		G.exit = EX_USAGE;
 		return NULL;
