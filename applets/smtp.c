@@ -426,6 +426,7 @@ static void
 ehlo(void)
 {
 	char *w, *nl;
+	uint64_t v;
 
 	memset(&S.ext, 0, sizeof S.ext);
 	S.ext.esmtp = 1;
@@ -440,8 +441,12 @@ ehlo(void)
 			S.ext.smtputf8 = 1;
 		else if (strncasecmp(w, "STARTTLS", 8) == 0)
 			S.ext.starttls = 1;
-		else if (strncasecmp(w, "SIZE", 4) == 0)
-			S.ext.size = w[4] == ' ' ? atoll(w + 5) : 0;
+		else if (strncasecmp(w, "SIZE", 4) == 0) {
+			/* what is no size (a sign, no digits, past 2^63) is no limit */
+			if (w[4] != ' ' || str_scan(w + 5, "%u", &v) == NULL || v > INT64_MAX)
+				v = 0;
+			S.ext.size = (long long)v;
+		}
 		else if (strncasecmp(w, "AUTH", 4) == 0 && (w[4] == ' ' || w[4] == '='))
 			snprintf(S.ext.auth, sizeof S.ext.auth, " %s ", w + 5);
 		if (nl == NULL)
