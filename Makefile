@@ -3,7 +3,9 @@
 #   make CC=clang         the same program against the system libc (dynamic)
 #   make asan             build/asan/{upas,unit}: AddressSanitizer + UBSan
 #   make fuzz             build/fuzz/fuzz-*: libFuzzer targets (clang)
-#   make test             install test deps, build, unit + e2e, then both again under asan
+#   make vg               build/vg/{upas,unit}: glibc, dynamic, for valgrind (tests/vg/upas)
+#   make test             install test deps, build, unit + e2e, then both again under asan,
+#                         a few under valgrind, a short pass of every fuzzer
 #   make torture          crash torture at length (3000 killed deliveries, 1500 queued through killed
 #                         qer and runq), full and read-only disks,
 #                         every applet at once on one mailbox (2 x 120 s)
@@ -78,6 +80,10 @@ asan:
 		CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 		build/asan/upas build/asan/unit
 
+# for valgrind: the system libc, dynamic, so memcheck sees every malloc
+vg:
+	$(MAKE) B=build/vg CC=gcc LDFLAGS= CFLAGS='-O1 -g -fno-omit-frame-pointer' build/vg/upas build/vg/unit
+
 # libFuzzer targets (clang): build/fuzz/fuzz-NAME from tests/fuzz/NAME.c
 FUZZ      := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 fuzz:
@@ -97,6 +103,7 @@ test:
 	$(MAKE) -j$$(nproc) all
 	$(MAKE) -j$$(nproc) asan
 	$(MAKE) -j$$(nproc) fuzz
+	$(MAKE) -j$$(nproc) vg
 	tests/run
 
 # the torture scripts at length (tests/run runs them short)
@@ -115,6 +122,6 @@ install: $(B)/upas
 	scripts/install.sh $(B)/upas "$(DESTDIR)" "$(PREFIX)" "$(MAILROOT)"
 
 clean:
-	rm -rf $(B)/obj $(B)/upas $(B)/unit $(B)/asan
+	rm -rf $(B)/obj $(B)/upas $(B)/unit $(B)/asan $(B)/vg
 
-.PHONY: all asan fuzz fuzzers test torture run install clean
+.PHONY: all asan vg fuzz fuzzers test torture run install clean

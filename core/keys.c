@@ -211,7 +211,7 @@ int
 keys_find(const char *owner, const char *service, const char *server, const char *wantuser, Key *k)
 {
 	char path[LIM_PATHNAME], *text, *p, *e, *end;
-	const char *why;
+	const char *why = "unreadable";
 	Attr a[LIM_KEYATTRS];
 	size_t len;
 	int n, r, line = 0, found = 0, rank, bad = 0;

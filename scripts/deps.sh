@@ -4,7 +4,7 @@
 set -eu
 want=${1:-build}
 pkgs="musl-tools make gcc dpkg-dev xz-utils file"
-[ "$want" = test ] && pkgs="$pkgs clang libclang-rt-14-dev openssl curl python3 swaks msmtp postfix libpython3.11-testsuite procps iproute2 mutt s-nail tmux gnupg dnsmasq-base fetchmail getmail6 isync dovecot-imapd dovecot-pop3d"
+[ "$want" = test ] && pkgs="$pkgs clang libclang-rt-14-dev openssl curl python3 swaks msmtp postfix libpython3.11-testsuite procps iproute2 mutt s-nail tmux gnupg dnsmasq-base fetchmail getmail6 isync dovecot-imapd dovecot-pop3d valgrind"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -358,7 +358,7 @@ def run(kind, user, seed):
     for t in texts or []:
         n = check(t, "mix")
         if n is None:
-            bad.append(t[:200])
+            bad.append("%d octets: %s ... %s" % (len(t), t[:300], t[-300:]))
         else:
             seen[n] = seen.get(n, 0) + 1
     ok(not bad, "%s: every message intact, none interleaved (%d)" % (kind, len(texts or [])), bad[:3])
