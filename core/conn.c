@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include "core.h"
@@ -24,6 +26,8 @@ conn_wait(Conn *c, int fd, int events)
 
 	for (;;) {
 		t = c->timeout > 0 ? c->timeout : -1;
+		if (c->idle > 0 && (t < 0 || c->idle < t))
+			t = c->idle;
 		if (c->deadline > 0) {
 			left = c->deadline - now_ms();
 			if (left <= 0) {
@@ -144,11 +148,27 @@ plain_close(Conn *c)
 	c->rfd = c->wfd = -1;
 }
 
+/*
+ * The idle time listen gave a plaintext socket as its SO_RCVTIMEO, in ms; 0
+ * if none. A wait in poll would not see it, so conn_wait takes it as a bound.
+ */
+static int
+sockidle(int fd)
+{
+	struct timeval tv;
+	socklen_t n = sizeof tv;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &n) < 0 || tv.tv_sec > 86400)
+		return 0;
+	return tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 void
 conn_init(Conn *c, int rfd, int wfd)
 {
 	c->rfd = rfd;
 	c->wfd = wfd;
+	c->idle = sockidle(rfd);
 	c->timeout = 0;
 	c->deadline = 0;
 	c->read = plain_read;

@@ -72,6 +72,7 @@ typedef struct Conn Conn;
 struct Conn {
 	int rfd, wfd;
 	int timeout;		/* ms a single wait may take; 0: none */
+	int idle;		/* ms the socket's SO_RCVTIMEO bounds a wait to (listen -t); 0: none */
 	int64_t deadline;	/* monotonic ms by which all I/O must end; 0: none */
 	ssize_t (*read)(Conn *, void *, size_t);	/* >0, 0 at EOF, -1 */
 	int (*write)(Conn *, const void *, size_t);	/* all or -1 */
