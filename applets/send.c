@@ -677,6 +677,28 @@ msgfd(void)
 	return fd;
 }
 
+/*
+ * Who a pipeto runs as when we are root: the owner of the box directory
+ * holding it (a symlink refused), so it can file the user's mail; never root
+ * or root's group: a root-owned box's pipeto runs as nobody.
+ */
+static int
+pipetouser(const char *pipeto, uid_t *uid, gid_t *gid)
+{
+	char dir[LIM_PATHNAME], *sl;
+
+	snprintf(dir, sizeof dir, "%s", pipeto);
+	if ((sl = strrchr(dir, '/')) != NULL)
+		*sl = 0;
+	if (priv_owner(dir, uid, gid) < 0)
+		return -1;
+	if (*uid == 0)
+		*uid = NOBODY;
+	if (*uid == NOBODY || *gid == 0)
+		*gid = NOBODY;
+	return 0;
+}
+
 static void
 pipemail(Dest *d, char **argv, int pipeto)
 {
@@ -687,12 +709,14 @@ pipemail(Dest *d, char **argv, int pipeto)
 	Dest *x;
 	int fd, st;
 
+	if (pipeto && geteuid() == 0 && pipetouser(argv[0], &uid, &gid) < 0) {
+		fail(d, lasterr(), 0, EX_NOPERM);
+		return;
+	}
 	if ((fd = msgfd()) < 0) {
 		fail(d, "cannot write a temporary file", 1, EX_TEMPFAIL);
 		return;
 	}
-	if (pipeto)
-		uid = gid = NOBODY;
 	st = runcmd(argv, fd, NULL, &err, uid, gid, pipeto ? d->user : NULL);
 	close(fd);
 	dprint("%s: status %d\n", argv[0], st);
