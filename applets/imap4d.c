@@ -485,8 +485,8 @@ hdrlen(const char *p, size_t n)
 
 /*
  * The message into S.craw and, with parse, parsed: 1 its header only (all
- * ENVELOPE and header sections need), 2 whole. 0, or -1 when it is gone or
- * unreadable.
+ * ENVELOPE and header sections need), 2 whole. 0, -1 when it is gone or
+ * unreadable, -3 when it is there but past the parser's bounds (msg.c).
  */
 static int
 readmsg(Imsg *m, int parse)
@@ -528,7 +528,7 @@ readmsg(Imsg *m, int parse)
 		if (i < 0) {
 			logmsg("imap4d", "%s %s: uid %u: %s", S.peer, S.user, m->uid, lasterr());
 			msg_free(&S.cmsg);
-			return -1;
+			return -3;
 		}
 		S.cparsed = parse;
 	}
@@ -1727,13 +1727,14 @@ partial(Str *out, Fitem *f, const char *p, size_t n)
 }
 
 /* One message's FETCH response into S.out; 0, or -1 when it is gone, -2
- * when a BINARY part has an encoding we cannot undo. */
+ * when a BINARY part has an encoding we cannot undo, -3 when it does not
+ * parse. */
 static int
 fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 {
 	Imsg *m = &S.m[i];
 	Str t = { 0 };
-	int ok, first = 1, flags = m->flags, needmsg = 0, needparse = 0;
+	int ok, first = 1, flags = m->flags, needmsg = 0, needparse = 0, r;
 	Fitem *f;
 
 	for (f = v; f < v + nv; f++) {
@@ -1742,8 +1743,8 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 		if (f->kind == FENV || f->kind == FRFC822H ||
 		    (f->kind == FSECT && f->sectn >= 6 && strncasecmp(f->sect, "HEADER", 6) == 0))
 			needparse = needparse > 1 ? 2 : 1;
-		else if (f->kind >= FENV && f->kind != FRFC822)
-			needparse = 2;
+		else if (f->kind >= FENV && f->kind != FRFC822 && !(f->kind == FSECT && f->sectn == 0))
+			needparse = 2;	/* BODY[] and RFC822 are the raw octets */
 	}
 	/* a message gone before it could be reported: what the view knows of it */
 	if (m->idx < 0) {
@@ -1752,8 +1753,8 @@ fetchone(int i, Fitem *v, int nv, int uid, int setseen, uint64_t mod)
 		if (f < v + nv)
 			return -1;
 		setseen = 0;
-	} else if (needmsg && readmsg(m, needparse) < 0)
-		return -1;
+	} else if (needmsg && (r = readmsg(m, needparse)) < 0)
+		return r == -3 ? -3 : -1;
 	if (setseen)
 		flags |= MF_SEEN;
 	str_fmt(&S.out, "* %d FETCH (", i + 1);
@@ -1844,7 +1845,7 @@ cmd_fetch(Imapcmd *c)
 {
 	Fitem v[66];
 	char *mark, *e;
-	int nv = 0, i, j, seen, gone = 0, changed = 0, cte = 0, r, flags = 0, mod = 0;
+	int nv = 0, i, j, seen, gone = 0, changed = 0, cte = 0, bad = 0, r, flags = 0, mod = 0;
 	uint64_t *mods = NULL, since = 0;
 	Tok *it;
 
@@ -1922,6 +1923,8 @@ cmd_fetch(Imapcmd *c)
 			str_reset(&S.out);
 			if (r == -2)
 				cte = 1;
+			else if (r == -3)
+				bad = 1;
 			else
 				gone = 1;
 			continue;
@@ -1948,6 +1951,8 @@ cmd_fetch(Imapcmd *c)
 	}
 	if (cte)
 		reply("%s NO [UNKNOWN-CTE] A part's transfer encoding is unknown.", c->tag);
+	else if (bad)
+		reply("%s NO [PARSE] A message is past the parser's limits; BODY[] still gives it whole.", c->tag);
 	else if (gone)
 		reply("%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
 	else
