@@ -93,7 +93,7 @@ fuzz:
 fuzzers: $(FUZZ:%=$(B)/fuzz-%)
 
 # some fuzzers include an applet's source to reach its static functions
-$(FUZZ:%=$(O)/tests/fuzz/%.o): $(APPLETS)
+$(FUZZ:%=$(O)/tests/fuzz/%.o): $(APPLETS) $(wildcard tests/fuzz/*.h)
 
 $(B)/fuzz-%: $(O)/tests/fuzz/%.o $(COREOBJ) $(filter-out $(O)/applets/main.o,$(APPOBJ)) $(BRLIB)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^

@@ -39,6 +39,7 @@
 #include "tls.h"
 
 #include "memconn.h"
+#include "stand.h"
 
 static const char fixed[] =
 	"From alice@example.net Tue Jul  1 10:52:37 2003\n"
@@ -70,11 +71,9 @@ static const char fixed[] =
 	"\n"
 	"x";
 
-static jmp_buf fzout;
 static const unsigned char *fzd;
 static size_t fzn;
 static char fzroot[64], fzbox[128];
-static Str fzwire;	/* what the session wrote */
 static size_t fzpos;	/* where the answer to the last command starts */
 static char fzverb[8], fzarg[LIM_POPCMD];
 static int fzpreauth, fzok;
@@ -83,34 +82,6 @@ static int fznsize;
 
 static void fzinvariants(void);
 static void fzanswer(int last);
-
-static void fzexit(int) __attribute__((noreturn));
-
-static void
-fzexit(int st)
-{
-	(void)st;
-	longjmp(fzout, 1);
-}
-
-static unsigned
-fzsleep(unsigned s)
-{
-	(void)s;
-	return 0;
-}
-
-static void
-fzlogmsg(const char *log, const char *fmt, ...)
-{
-	char buf[LIM_ERR * 2];
-	va_list ap;
-
-	(void)log;
-	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-}
 
 static void
 fzlogkeep(const char *log)

@@ -42,6 +42,7 @@
 #include "tls.h"
 
 #include "memconn.h"
+#include "stand.h"
 
 enum { Maxin = 4100 };
 
@@ -66,32 +67,11 @@ static const char eight[] =
 
 static const unsigned char *fzd;
 static size_t fzn;
-static Str fzwire;	/* what the client wrote */
 static struct {
 	ssize_t n;
 	char *s;
 } fzin[Maxin];		/* the lines it read */
 static int fznin;
-
-static void
-fzlogmsg(const char *log, const char *fmt, ...)
-{
-	char buf[LIM_ERR * 2];
-	va_list ap;
-
-	(void)log;
-	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-}
-
-static int
-fzwrite(Conn *c, const void *p, size_t n)
-{
-	(void)c;
-	str_addn(&fzwire, p, n);
-	return 0;
-}
 
 static void
 fzclose(Conn *c)

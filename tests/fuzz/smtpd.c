@@ -49,44 +49,16 @@
 #include "tls.h"
 
 #include "memconn.h"
+#include "stand.h"
 
-static jmp_buf fzout;
 static const unsigned char *fzd;
 static size_t fzn;
-static Str fzwire, fzspool;
+static Str fzspool;
 static void *fzbody;	/* the one Body alive, for after a longjmp */
 static int fzcmds, fzstatus, fzdelivered, fzcheck;
 
 static void fzinvariants(void);
 static pid_t fzprocstart(char **argv, int in, int out);
-
-static void fzexit(int) __attribute__((noreturn));
-
-static void
-fzexit(int st)
-{
-	(void)st;
-	longjmp(fzout, 1);
-}
-
-static unsigned
-fzsleep(unsigned s)
-{
-	(void)s;
-	return 0;
-}
-
-static void
-fzlogmsg(const char *log, const char *fmt, ...)
-{
-	char buf[LIM_ERR * 2];
-	va_list ap;
-
-	(void)log;
-	va_start(ap, fmt);
-	fmtv(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-}
 
 static void *
 fzxmalloc(size_t n)
@@ -100,14 +72,6 @@ fzfree(void *p)
 	if (p == fzbody)
 		fzbody = NULL;
 	free(p);
-}
-
-static int
-fzwrite(Conn *c, const void *p, size_t n)
-{
-	(void)c;
-	str_addn(&fzwire, p, n);
-	return 0;
 }
 
 static void
