@@ -722,11 +722,11 @@ mb_refresh(Mailbox *mb)
 	return mb_rescan(mb, 0);
 }
 
-/* Flags set but not synced are carried over a scan by message id. */
-/* Flag changes not yet synced, kept across a scan by id. */
+/* Flag changes not yet synced, kept across a scan by id: as changes, so
+ * what others wrote meanwhile to the flags this one did not touch stays. */
 typedef struct Keep {
 	char *id;
-	int flags;
+	int set, clear;
 } Keep;
 
 static int
@@ -747,7 +747,8 @@ mb_rescan(Mailbox *mb, int locked)
 			if (nk == 0)
 				k = xmalloc(mb->nmsg * sizeof *k);
 			k[nk].id = xstrdup(mb_id(mb, i, idb));
-			k[nk++].flags = mb->msg[i].flags;
+			k[nk].set = mb->msg[i].flags & ~mb->msg[i].dflags;
+			k[nk++].clear = mb->msg[i].dflags & ~mb->msg[i].flags;
 		}
 	r = scan(mb, locked);
 	if (nk > 0) {
@@ -755,7 +756,7 @@ mb_rescan(Mailbox *mb, int locked)
 		for (i = 0; r >= 0 && i < mb->nmsg; i++) {
 			key.id = (char *)mb_id(mb, i, idb);
 			if ((hit = bsearch(&key, k, nk, sizeof *k, cmpkeep)) != NULL)
-				mb->msg[i].flags = hit->flags;
+				mb->msg[i].flags = (mb->msg[i].dflags & ~hit->clear) | hit->set;
 		}
 		for (i = 0; i < nk; i++)
 			free(k[i].id);

@@ -299,8 +299,8 @@ int
 mdir_sync(Mailbox *mb)
 {
 	Mailbox cur;
-	Mmsg **v, key, *kp = &key, **hit;
-	int i, j, gone = 0, r = 0;
+	Mmsg **v, key, *kp = &key, **hit, *m;
+	int i, j, gone = 0, r = 0, set, clear;
 
 	if (mb_flockdir(mb->fd, mb->path) < 0)
 		return -1;
@@ -312,11 +312,16 @@ mdir_sync(Mailbox *mb)
 		for (i = 0; i < cur.nmsg; i++)
 			v[i] = &cur.msg[i];
 		qsort(v, cur.nmsg, sizeof *v, cmpfile);
+		/* the flags others wrote since, with this one's changes over them */
 		for (i = 0; i < mb->nmsg; i++) {
-			key.id = mb->msg[i].id;
-			if (mb->msg[i].flags == mb->msg[i].dflags &&
-			    (hit = bsearch(&kp, v, cur.nmsg, sizeof *v, cmpfile)) != NULL)
-				mb->msg[i].flags = mb->msg[i].dflags = (*hit)->dflags;
+			m = &mb->msg[i];
+			key.id = m->id;
+			if ((hit = bsearch(&kp, v, cur.nmsg, sizeof *v, cmpfile)) != NULL) {
+				set = m->flags & ~m->dflags;
+				clear = m->dflags & ~m->flags;
+				m->dflags = (*hit)->dflags;
+				m->flags = (m->dflags & ~clear) | set;
+			}
 		}
 		free(v);
 	}

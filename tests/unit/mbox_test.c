@@ -261,8 +261,8 @@ TEST(mb_maildir_flags)
 	}
 }
 
-/* Flags another program sets in a Maildir name are read; letters we do
- * not know are kept. */
+/* Flags another program sets in a Maildir name are read, and kept under
+ * ours; letters we do not know are kept. */
 TEST(mb_maildir_foreign)
 {
 	char ib0[MB_IDLEN];
@@ -280,10 +280,10 @@ TEST(mb_maildir_foreign)
 	snprintf(to, sizeof to, "%s/cur/%s:2,Sa", p, mb_id(mb, 0, ib0));
 	CHECK(rename(from, to) == 0);
 	mb_setflags(mb, 0, MF_FLAGGED, 0);
-	CHECK(mb_sync(mb) == 0);	/* follows the rename */
-	CHECK(strstr(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), ":2,Fa") != NULL);
+	CHECK(mb_sync(mb) == 0);	/* follows the rename, keeps its S */
+	CHECK(strstr(mb_file(mb, mb_msg(mb, 0), fb, sizeof fb), ":2,FSa") != NULL);
 	CHECK(mb_refresh(mb) == 1);
-	CHECK(mb_msg(mb, 0)->flags == (MF_FLAGGED | MF_OLD));
+	CHECK(mb_msg(mb, 0)->flags == (MF_FLAGGED | MF_SEEN | MF_OLD));
 	mb_close(mb);
 }
 
@@ -810,4 +810,49 @@ TEST(mb_maildir_purge)
 	CHECK((mb = mb_open(p, MB_RDWR)) != NULL && mb_count(mb) == 1);
 	CHECK(access(left, F_OK) < 0 && errno == ENOENT);
 	mb_close(mb);
+}
+
+/* Two programs change flags of one message at once: each sync keeps what
+ * the other wrote to the flags it did not touch (no lost update). */
+static void
+bothflags(const char *p, int kind)
+{
+	Mailbox *a, *b, *c;
+
+	CHECK(mb_append(p, "a@x", 1136214245, "Subject: one\n\nbody one\n", 23) == 0);
+	CHECK(mb_append(p, "b@x", 1136214246, "Subject: two\n\nbody two\n", 23) == 0);
+	a = mb_open(p, MB_RDWR);
+	b = mb_open(p, MB_RDWR);
+	if (!CHECK(a != NULL && b != NULL && mb_kind(a) == kind)) {
+		mb_close(a);
+		mb_close(b);
+		return;
+	}
+	mb_setflags(a, 0, MF_FLAGGED, 0);
+	mb_setflags(a, 1, MF_DRAFT, 0);
+	mb_setflags(b, 0, MF_ANSWERED, 0);
+	mb_setflags(b, 1, MF_SEEN, 0);
+	CHECK(mb_sync(b) == 0);
+	CHECK(mb_sync(a) == 0);	/* a's view of the flags is older than b's sync */
+	c = mb_open(p, MB_RDONLY);
+	if (CHECK(c != NULL && mb_count(c) == 2)) {
+		CHECK((mb_msg(c, 0)->flags & MF_ALL & ~MF_OLD) == (MF_FLAGGED | MF_ANSWERED));
+		CHECK((mb_msg(c, 1)->flags & MF_ALL & ~MF_OLD) == (MF_SEEN | MF_DRAFT));
+		mb_close(c);
+	}
+	mb_close(a);
+	mb_close(b);
+}
+
+TEST(mb_flags_merge)
+{
+	char *p;
+
+	bothflags(tpath("merge.mbox"), MB_MBOX);
+	p = tpath("merge.mdir");
+	mkdir(p, 0700);
+	bothflags(p, MB_MDIR);
+	p = tpath("merge.maildir");
+	mkmaildir(p);
+	bothflags(p, MB_MAILDIR);
 }
