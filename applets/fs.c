@@ -509,6 +509,7 @@ putmsg(Box *b, int i, unsigned n, int remaking)
 		stub = tag != NULL;
 	}
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
+		seterr("message %u: %s", n, lasterr());
 		str_free(&raw);
 		return -1;
 	}
@@ -2444,10 +2445,8 @@ fs_main(int argc, char **argv)
 	if (!none && (b = openbox(file, NULL, &bad)) == NULL)
 		die(G.exit, "%s", lasterr());
 	if (once) {
-		if (bad)
-			die(EX_IOERR, "%s: not all written", b->boxdir);
 		closebox(b, 0);
-		return 0;
+		return bad ? EX_IOERR : 0;	/* openbox said what was not written */
 	}
 	serve();
 	while (G.boxes)

@@ -270,4 +270,17 @@ is "$?" 75 "and still one daemon serves it"
 kill "$pid"
 check "SIGTERM ends the daemon" waitfor sh -c "! kill -0 $pid"
 
+# a message past the parser's bounds: named, left out, the others written
+python3 - "$B/deep" <<'PY'
+import sys
+p = ["From x@y Mon Jan  2 10:00:00 2023\nFrom: d@example.org\nSubject: nested\n"]
+p += ["Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(60)]
+p.append("Content-Type: text/plain\n\nhi\n\nFrom x@y Mon Jan  2 10:00:01 2023\nFrom: e@example.org\nSubject: fine\n\nfine\n")
+open(sys.argv[1], "w").write("".join(p))
+PY
+out=$("$UPAS" fs -x -f ./deep -m "$T/deeptree" 2>&1); st=$?
+is "$st" 74 "a message nested too deep: fs -x exits 74"
+like "$out" "message 1: MIME parts nested too deep" "and names it"
+is "$(ls "$T/deeptree/deep" | grep -v '^\.' | tr '\n' ' ')" "2 " "the other message is written"
+
 done_testing
