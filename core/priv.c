@@ -117,6 +117,10 @@ priv_become(uid_t uid, gid_t gid)
 		seterr("cannot become uid %u: not root", (unsigned)uid);
 		return -1;
 	}
+	/* a user never keeps root's group, which a box directory made by
+	 * root and given to its user often has */
+	if (uid != 0 && gid == 0)
+		gid = NOBODY;
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		seterr("cannot become uid %u:", (unsigned)uid);
 		return -1;

@@ -400,6 +400,12 @@ if [ $root = 1 ]; then
 	is "$(cat "$T/pt/pipe" 2>/dev/null)" "4242 4242 pipe" "pipeto runs as the box owner, \$upasname set"
 	is "$(cat "$T/pt/rootpipe" 2>/dev/null)" "65534 65534 rootpipe" "a root-owned box's pipeto runs as nobody"
 	is "$(cat "$T/pt/grppipe" 2>/dev/null)" "4242 65534 grppipe" "a box in root's group: nobody's group"
+	# core/priv.c priv_become: no user keeps root's group (deliveries, sessions)
+	rm -f "$R/box/grppipe/pipeto"
+	printf 'Subject: g\n\nx\n' | "$UPAS" send grppipe
+	is "$(stat -c '%u %g' "$R/box/grppipe/mbox" 2>&1)" "4242 65534" "a delivery into a box in root's group runs in nobody's group"
+	out=$(printf 'a STATUS INBOX (MESSAGES)\r\nb LOGOUT\r\n' | "$UPAS" imap4d -a grppipe 2>&1)
+	like "$out" 'MESSAGES 1' "and imap4d -a serves it"
 	rm -f "$T/pt/pipe"
 	out=$(raw $PS 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<pipe@ours.test>\r\nDATA\r\nSubject: p\r\n\r\nx\r\n.\r\nQUIT\r\n')
 	like "$out" '^250 2\.0\.0 delivered' "smtpd: delivered to a pipeto"
