@@ -20,7 +20,7 @@ fill(Bio *b)
 		return -1;
 	r = b->c->read(b->c, b->rbuf, sizeof b->rbuf);
 	if (r < 0)
-		b->err = 1;
+		b->err |= BIO_RERR;
 	if (r <= 0)
 		return (int)r;
 	b->rpos = 0;
@@ -46,7 +46,7 @@ bio_read(Bio *b, void *p, size_t n)
 		if (n >= sizeof b->rbuf) {
 			ssize_t rr = b->c->read(b->c, p, n);
 			if (rr < 0)
-				b->err = 1;
+				b->err |= BIO_RERR;
 			return rr;
 		}
 		if ((r = fill(b)) <= 0)
@@ -105,10 +105,10 @@ bio_line(Bio *b, char *buf, size_t max)
 int
 bio_flush(Bio *b)
 {
-	if (b->err)
+	if (b->err & BIO_WERR)
 		return -1;
 	if (b->wlen && b->c->write(b->c, b->wbuf, b->wlen) < 0) {
-		b->err = 1;
+		b->err |= BIO_WERR;
 		return -1;
 	}
 	b->wlen = 0;
@@ -132,7 +132,7 @@ bio_write(Bio *b, const void *p, size_t n)
 		s += k;
 		n -= k;
 	}
-	return b->err ? -1 : 0;
+	return b->err & BIO_WERR ? -1 : 0;
 }
 
 int

@@ -87,10 +87,11 @@ int fd_writeall(int fd, const void *p, size_t n);
 
 /* bio.c: buffered I/O over a Conn. */
 enum { BIO_EOF = 0, BIO_ERR = -1, BIO_LONG = -2 };
+enum { BIO_RERR = 1, BIO_WERR = 2 };	/* Bio.err: a read, a write failed */
 typedef struct Bio {
 	Conn *c;
 	size_t rpos, rlen, wlen;
-	int err;
+	int err;	/* BIO_RERR | BIO_WERR: a read that timed out still lets a 421 go */
 	char rbuf[LIM_BIOBUF];
 	char wbuf[LIM_BIOBUF];
 } Bio;

@@ -612,6 +612,12 @@ for x in cmd data pop imap imapin; do
 	check "idle $x: the session ended by itself" test "${2:-<timeout>}" != "<timeout>"
 	check "idle $x: after at least 2 s (${1:-?} s)" awk "BEGIN { exit !(${1:-0} >= 1.9) }"
 done
+# saying why (core/bio.c: a read that timed out leaves writing to the
+# connection); pop3 closes without a word, as RFC 1939 says
+like "$(cut -d' ' -f2- "$T/idle.cmd")" '^421 4\.4\.2 .*timeout' "idle smtpd: 421 says why"
+like "$(cut -d' ' -f2- "$T/idle.data")" '^421 4\.4\.2 .*DATA' "idle in DATA: 421 says why"
+like "$(cut -d' ' -f2- "$T/idle.imap")" '^\* BYE Autologout' "idle imap4d: BYE says why"
+like "$(cut -d' ' -f2- "$T/idle.imapin")" '^\* BYE Autologout' "and after login"
 is "$(count)" "$n1" "the half-sent message was not delivered"
 
 wait $FAILPID
