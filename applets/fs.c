@@ -85,6 +85,8 @@ struct Box {
 	int idlefd;		/* what it writes, or -1 */
 	int noidle;		/* the server has no IDLE */
 	int relet;		/* header-only messages may wait for their leases */
+	int stale;		/* an mbox rewritten by another program during a run */
+	int wrote;		/* messages written or reflagged by a run */
 	int nsorted;		/* v[0..nsorted) sorted by id */
 	int64_t idledue;	/* ms: a watcher may start again */
 };
@@ -481,8 +483,9 @@ cachedbody(Box *b, const char *tag, Str *out)
 static void unlease(Box *b, unsigned n);
 
 /* Message i as directory n: made as n.tmp, renamed when whole. 1 when it
- * went in as its header only (a body to fetch when read), 0, -1, or -2
- * when another program removed its file since the scan.
+ * went in as its header only (a body to fetch when read), 0, -1, -2 when
+ * another program removed its file since the scan, or -3 when another
+ * rewrote the mbox since (a scan again finds it).
  * Remaking, the directory must be there: it is exchanged for the new one,
  * never removed, so nothing fs does reads as the user's deletion, even
  * after a crash; where the file system cannot exchange, it stays. */
@@ -505,7 +508,7 @@ putmsg(Box *b, int i, unsigned n, int remaking)
 		mm = NULL;	/* nothing shared with the copy: its files are leased or whole */
 	if (tag == NULL || !cachedbody(b, tag, &raw)) {
 		if (mb_read(b->mb, i, &raw) < 0)
-			return errno == ENOENT ? -2 : -1;
+			return errno == ENOENT ? -2 : errno == ESTALE ? -3 : -1;
 		stub = tag != NULL;
 	}
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
@@ -636,7 +639,8 @@ fromtree(Box *b, int nold)
 	return changed;
 }
 
-/* A message's flags changed since the tree was written: flags and info again. */
+/* A message's flags changed since the tree was written: flags and info again.
+ * -2 and -3 as putmsg's. */
 static int
 reflag(Box *b, int i, Idn *hit)
 {
@@ -650,7 +654,7 @@ reflag(Box *b, int i, Idn *hit)
 	int r = 0, dfd;
 
 	if (mb_read(b->mb, i, &raw) < 0)
-		return errno == ENOENT ? -2 : -1;
+		return errno == ENOENT ? -2 : errno == ESTALE ? -3 : -1;
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;
@@ -815,8 +819,37 @@ sweep(Box *b)
 	str_free(&names);
 }
 
+static int exportonce(Box *b);
+
+/* A run that found the mbox rewritten under it (a reader expunged or
+ * flagged meanwhile) scans again and goes on with what is left, as long
+ * as each pass writes something (a busy mbox is rewritten more often than
+ * a big tree is written). */
 static int
 export(Box *b)
+{
+	int idle = 0, r;
+
+	for (;;) {
+		b->stale = 0;
+		b->wrote = 0;
+		r = exportonce(b);
+		if (!b->stale)
+			return r;
+		if (b->wrote == 0 && ++idle == 5) {
+			fprintf(stderr, "fs: %s: rewritten by others at every try\n", b->path);
+			return -1;
+		}
+		if (mb_refresh(b->mb) < 0) {
+			fprintf(stderr, "fs: %s\n", lasterr());
+			return -1;
+		}
+		resetids(b);
+	}
+}
+
+static int
+exportonce(Box *b)
 {
 	char ib[MB_IDLEN], name[32];
 	unsigned char *dup;
@@ -843,14 +876,17 @@ export(Box *b)
 			snprintf(name, sizeof name, "%u", hit->n);
 			hit->live = 1;
 			if (fstatat(b->boxfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-				if (((mb_msg(b->mb, i)->flags & MF_ALL) != hit->wflags || hit->rewrite) &&
-				    (r = reflag(b, i, hit)) < 0) {
-					if (r == -2)
-						hit->live = 0;	/* gone meanwhile: its directory goes */
-					else {
-						fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
-						bad = 1;
-					}
+				if ((mb_msg(b->mb, i)->flags & MF_ALL) == hit->wflags && !hit->rewrite)
+					continue;
+				if ((r = reflag(b, i, hit)) >= 0)
+					b->wrote++;
+				else if (r == -2)
+					hit->live = 0;	/* gone meanwhile: its directory goes */
+				else if (r == -3)
+					b->stale = 1;	/* flags written at the next scan */
+				else {
+					fprintf(stderr, "fs: %u: %s\n", hit->n, lasterr());
+					bad = 1;
 				}
 				continue;
 			}
@@ -866,6 +902,13 @@ export(Box *b)
 			hit->wflags = -1;
 			continue;
 		}
+		if (r == -3) {
+			/* the mbox rewritten since the scan: the next one finds it */
+			b->stale = 1;
+			if (hit->n >= b->firstnew && hit->wflags < 0)
+				hit->live = 0, b->made--;
+			continue;
+		}
 		if (r < 0) {
 			fprintf(stderr, "fs: %s\n", lasterr());
 			hit->wflags = -1;	/* never taken for one the user removed */
@@ -873,6 +916,7 @@ export(Box *b)
 			continue;
 		}
 		hit->wflags = mb_msg(b->mb, i)->flags & MF_ALL;
+		b->wrote++;
 		if (G.watch >= 0)
 			watchmsg(b, hit->n);
 		/* announced before it is leased: a -c program that reads the

@@ -528,6 +528,7 @@ mbox_read(Mailbox *mb, Mmsg *m, Str *out)
 	    digest(buf, n) != m->h) {
 		free(buf);
 		seterr("%s: changed by another program; scan it again", mb->path);
+		errno = ESTALE;
 		return -1;
 	}
 	mb_unmbox(out, buf + m->hlen, m->end - m->off - m->hlen, 1, NULL);

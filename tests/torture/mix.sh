@@ -1,7 +1,7 @@
 #!/bin/sh
 # Concurrency torture (tests/torture/mix.py): smtpd sessions, pop3 deleting,
 # imap4d flagging and expunging, nedmail and fs on one mbox, then on one
-# Maildir, for MIX_SECS seconds each (default 8; make torture: 120); then
+# Maildir, for MIX_SECS seconds each (default 5; make torture: 120); then
 # nothing delivered is lost, nothing deleted is back, nothing is there twice
 # or torn, and every reader agrees on the flags.
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -18,4 +18,4 @@ mkdir -p "$R/box/cm" "$R/box/cd/mbox/cur" "$R/box/cd/mbox/new" "$R/box/cd/mbox/t
 : >"$R/box/cm/mbox"
 chmod 600 "$R/box/cm/mbox"
 [ "$(id -u)" = 0 ] && chown -R $OWNER:$OWNER "$R/box/cm" "$R/box/cd" && chmod 1777 "$R/tmp"
-python3 "$top/tests/torture/mix.py" "$UPAS" "$UNIT" "$R" "${MIX_SECS:-8}" "$OWNER"
+python3 "$top/tests/torture/mix.py" "$UPAS" "$UNIT" "$R" "${MIX_SECS:-5}" "$OWNER"
