@@ -482,10 +482,18 @@ cachedbody(Box *b, const char *tag, Str *out)
 
 static void unlease(Box *b, unsigned n);
 
+/* What a failed mb_read says for putmsg and reflag: -2 when another
+ * program removed the message's file since the scan, -3 when another
+ * rewrote the mbox since (a scan again finds it), else -1. */
+static int
+readfail(void)
+{
+	return errno == ENOENT ? -2 : errno == ESTALE ? -3 : -1;
+}
+
 /* Message i as directory n: made as n.tmp, renamed when whole. 1 when it
- * went in as its header only (a body to fetch when read), 0, -1, -2 when
- * another program removed its file since the scan, or -3 when another
- * rewrote the mbox since (a scan again finds it).
+ * went in as its header only (a body to fetch when read), 0, or readfail's
+ * -1, -2 or -3.
  * Remaking, the directory must be there: it is exchanged for the new one,
  * never removed, so nothing fs does reads as the user's deletion, even
  * after a crash; where the file system cannot exchange, it stays. */
@@ -508,7 +516,7 @@ putmsg(Box *b, int i, unsigned n, int remaking)
 		mm = NULL;	/* nothing shared with the copy: its files are leased or whole */
 	if (tag == NULL || !cachedbody(b, tag, &raw)) {
 		if (mb_read(b->mb, i, &raw) < 0)
-			return errno == ENOENT ? -2 : errno == ESTALE ? -3 : -1;
+			return readfail();
 		stub = tag != NULL;
 	}
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
@@ -654,7 +662,7 @@ reflag(Box *b, int i, Idn *hit)
 	int r = 0, dfd;
 
 	if (mb_read(b->mb, i, &raw) < 0)
-		return errno == ENOENT ? -2 : errno == ESTALE ? -3 : -1;
+		return readfail();
 	if (msg_parse(&m, raw.p ? raw.p : "", raw.n) < 0) {
 		str_free(&raw);
 		return -1;

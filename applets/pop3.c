@@ -206,7 +206,7 @@ baseid(int i, char *b)
 {
 	const char *id = mb_id(S.mb, i, b);
 
-	if (mb_kind(S.mb) == MB_MBOX)
+	if (id == b)	/* an mbox's, made in b: hex, then "-n" for a copy */
 		b[strcspn(b, "-")] = 0;
 	return id;
 }

@@ -694,8 +694,8 @@ pipetouser(const char *pipeto, uid_t *uid, gid_t *gid)
 		return -1;
 	if (*uid == 0)
 		*uid = NOBODY;
-	if (*uid == NOBODY || *gid == 0)
-		*gid = NOBODY;
+	if (*uid == NOBODY)
+		*gid = NOBODY;	/* root's group, for any other user: priv_become */
 	return 0;
 }
 

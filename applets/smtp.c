@@ -314,6 +314,17 @@ wireaddr(const char *s, const char *dom)
 
 /* ---- the conversation */
 
+/* A server's words go to the queue's and the bounce's: no control characters. */
+static void
+noctl(char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ')
+			s[i] = ' ';
+}
+
 /*
  * A reply: its code, the lines joined in S.reply. -1 when the server hung
  * up or went silent, -2 when the reply was malformed.
@@ -345,9 +356,7 @@ getreply(void)
 		if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
 		    line[2] < '0' || line[2] > '9' || (n > 3 && line[3] != ' ' && line[3] != '-')) {
 			snprintf(S.reply, sizeof S.reply, "malformed reply: %.100s", line);
-			for (k = 0; S.reply[k]; k++)	/* it goes to the queue's and the bounce's words */
-				if ((unsigned char)S.reply[k] < ' ')
-					S.reply[k] = ' ';
+			noctl(S.reply, strlen(S.reply));
 			return -2;
 		}
 		k = atoi(line);
@@ -357,8 +366,9 @@ getreply(void)
 		}
 		code = k;
 		if (n > 4 && ln + n - 4 + 2 < sizeof S.lines) {
-			for (k = 4; k < n; k++)	/* as in S.reply: no control characters */
-				S.lines[ln++] = (unsigned char)line[k] < ' ' ? ' ' : line[k];
+			memcpy(S.lines + ln, line + 4, n - 4);
+			noctl(S.lines + ln, n - 4);
+			ln += n - 4;
 			S.lines[ln++] = '\n';
 			S.lines[ln] = 0;
 		}

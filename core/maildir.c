@@ -460,7 +460,7 @@ locate(Mailbox *mb, Mmsg *m)
 	size_t n = strlen(m->id);
 	struct dirent *d;
 	DIR *dir;
-	int fd, found = 0, set, clear;
+	int fd, found = 0, now;
 
 	if ((fd = openat(mb->fd, "cur", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
@@ -471,12 +471,11 @@ locate(Mailbox *mb, Mmsg *m)
 	while (!found && (d = readdir(dir)) != NULL)
 		if (strncmp(d->d_name, m->id, n) == 0 && d->d_name[n] == ':') {
 			/* its flags as the other left them, with this one's changes */
-			set = m->flags & ~m->dflags;
-			clear = m->dflags & ~m->flags;
 			mb_freeid(m->id);
 			m->id = mb_newid(d->d_name, n, d->d_name + n);
-			m->dflags = nameflags(d->d_name) | MF_OLD | (m->dflags & MF_STORED);	/* in cur/ */
-			m->flags = (m->dflags & ~clear) | set;
+			now = nameflags(d->d_name) | MF_OLD | (m->dflags & MF_STORED);	/* in cur/ */
+			m->flags = mb_over(m->flags, m->dflags, now);
+			m->dflags = now;
 			found = 1;
 		}
 	closedir(dir);

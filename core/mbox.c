@@ -726,7 +726,7 @@ mb_refresh(Mailbox *mb)
  * what others wrote meanwhile to the flags this one did not touch stays. */
 typedef struct Keep {
 	char *id;
-	int set, clear;
+	int flags, dflags;
 } Keep;
 
 static int
@@ -747,8 +747,8 @@ mb_rescan(Mailbox *mb, int locked)
 			if (nk == 0)
 				k = xmalloc(mb->nmsg * sizeof *k);
 			k[nk].id = xstrdup(mb_id(mb, i, idb));
-			k[nk].set = mb->msg[i].flags & ~mb->msg[i].dflags;
-			k[nk++].clear = mb->msg[i].dflags & ~mb->msg[i].flags;
+			k[nk].flags = mb->msg[i].flags;
+			k[nk++].dflags = mb->msg[i].dflags;
 		}
 	r = scan(mb, locked);
 	if (nk > 0) {
@@ -756,7 +756,7 @@ mb_rescan(Mailbox *mb, int locked)
 		for (i = 0; r >= 0 && i < mb->nmsg; i++) {
 			key.id = (char *)mb_id(mb, i, idb);
 			if ((hit = bsearch(&key, k, nk, sizeof *k, cmpkeep)) != NULL)
-				mb->msg[i].flags = (mb->msg[i].dflags & ~hit->clear) | hit->set;
+				mb->msg[i].flags = mb_over(hit->flags, hit->dflags, mb->msg[i].dflags);
 		}
 		for (i = 0; i < nk; i++)
 			free(k[i].id);
@@ -928,6 +928,13 @@ mb_setflags(Mailbox *mb, int i, int set, int clear)
 {
 	if (i >= 0 && i < mb->nmsg)
 		mb->msg[i].flags = ((mb->msg[i].flags & ~clear) | set) & (MF_ALL | MF_EXPUNGE);
+}
+
+/* Only what this program set and cleared goes over what others wrote. */
+int
+mb_over(int flags, int dflags, int now)
+{
+	return (now & ~(dflags & ~flags)) | (flags & ~dflags);
 }
 
 int

@@ -158,6 +158,8 @@ Mmsg *mb_add(Mailbox *mb);
 void mb_reserve(Mailbox *mb, int n);	/* room for n messages in all, before mb_add */
 void mb_trim(Mailbox *mb);	/* give back room a scan did not use */
 int mb_gone(Mailbox *mb, Mmsg *m);	/* does mb_sync expunge m */
+/* flags now on disk with the unsynced changes (flags against dflags) over them */
+int mb_over(int flags, int dflags, int now);
 void mb_freemsg(Mmsg *m);
 /* An id: the id's n octets, then after its NUL the rest of a Maildir name
  (":2,FS"), one allocation that mb_freeid frees. */

@@ -300,7 +300,7 @@ mdir_sync(Mailbox *mb)
 {
 	Mailbox cur;
 	Mmsg **v, key, *kp = &key, **hit, *m;
-	int i, j, gone = 0, r = 0, set, clear;
+	int i, j, gone = 0, r = 0;
 
 	if (mb_flockdir(mb->fd, mb->path) < 0)
 		return -1;
@@ -317,10 +317,8 @@ mdir_sync(Mailbox *mb)
 			m = &mb->msg[i];
 			key.id = m->id;
 			if ((hit = bsearch(&kp, v, cur.nmsg, sizeof *v, cmpfile)) != NULL) {
-				set = m->flags & ~m->dflags;
-				clear = m->dflags & ~m->flags;
+				m->flags = mb_over(m->flags, m->dflags, (*hit)->dflags);
 				m->dflags = (*hit)->dflags;
-				m->flags = (m->dflags & ~clear) | set;
 			}
 		}
 		free(v);
